@@ -1,0 +1,2 @@
+"""probe: counterfactual explanation prober."""
+__version__ = "0.1.0"
