@@ -1,2 +1,3 @@
 """probe: counterfactual explanation prober."""
+
 __version__ = "0.1.0"

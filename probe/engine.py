@@ -1,0 +1,195 @@
+"""Probing one input: run its variants against a provider and build its record."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from probe import answers, records
+from probe.errors import ProbeError, ProviderError
+from probe.inputs import Input
+from probe.providers.base import Completion, Provider
+from probe.providers.capabilities import VISION_MODELS_EXAMPLE
+from probe.tasks import Task
+from probe.variants import MECHANISMS, Prompt, VariantOptions, get
+
+DEFAULT_VARIANTS = ("decide-first", "forced", "explain-first")
+FORCE_VIA = ("auto", *MECHANISMS)
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    force: str = "opposite"  # "yes", "no" or "opposite" (of decide-first's answer)
+    force_via: str = "auto"  # "auto" or one of MECHANISMS
+    variants: tuple[str, ...] = DEFAULT_VARIANTS
+    max_tokens: int = 200
+    temperature: float = 0.0
+    seed: int | None = 0
+
+
+async def probe_input(
+    inp: Input, task: Task, provider: Provider, opts: ProbeOptions
+) -> dict[str, Any]:
+    """One record for one input, whatever happens to its calls."""
+    if inp.kind == "image" and not provider.capabilities.vision:
+        err = ProbeError(
+            f"{inp.id}: {provider.model} cannot see images; use a vision model such as "
+            f"{VISION_MODELS_EXAMPLE} (or --vision if your server's model can)"
+        )
+        return records.error_record(inp, task, provider.model, err)
+    results: dict[str, dict[str, Any]] = {}
+    first = [v for v in opts.variants if not _waits_for_decide_first(v, opts)]
+    later = [v for v in opts.variants if _waits_for_decide_first(v, opts)]
+    done = await asyncio.gather(
+        *(_run_variant(v, inp, task, provider, opts, results) for v in first)
+    )
+    results.update(zip(first, done, strict=True))
+    done = await asyncio.gather(
+        *(_run_variant(v, inp, task, provider, opts, results) for v in later)
+    )
+    results.update(zip(later, done, strict=True))
+    ordered = {v: results[v] for v in opts.variants}
+    return records.probe_record(inp, task, provider.model, ordered)
+
+
+def _waits_for_decide_first(name: str, opts: ProbeOptions) -> bool:
+    return name == "forced" and opts.force == "opposite"
+
+
+async def _run_variant(
+    name: str, inp: Input, task: Task, provider: Provider, opts: ProbeOptions, done: dict[str, dict]
+) -> dict[str, Any]:
+    if get(name).needs_forced_answer:
+        return await _run_forced(inp, task, provider, opts, done)
+    prompt = get(name).build(task, inp, VariantOptions())
+    try:
+        completion = await _call(
+            provider, prompt, opts, want_p_yes=name == "decide-first" and task.is_yes_no
+        )
+    except ProviderError as exc:
+        return records.variant_error(exc)
+    return _read(prompt, completion, task)
+
+
+async def _call(
+    provider: Provider, prompt: Prompt, opts: ProbeOptions, *, want_p_yes: bool = False
+) -> Completion:
+    return await provider.complete(
+        prompt.messages,
+        prefill=prompt.prefill,
+        max_tokens=opts.max_tokens,
+        temperature=opts.temperature,
+        want_p_yes=want_p_yes,
+        seed=opts.seed,
+    )
+
+
+def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
+    """Answer, explanation and pushback out of one reply."""
+    full = (prompt.prefill or "") + completion.text
+    if prompt.answer_at == "given":
+        answer, explanation = prompt.forced_answer, full.strip()
+    elif prompt.answer_at == "end":
+        answer, explanation = answers.parse_last(full, task), full.strip()
+    else:
+        answer = answers.parse_first(full, task)
+        explanation = answers.strip_leading_answer(full, task) if answer else full.strip()
+    result = records.variant_result(
+        answer=answer,
+        explanation=explanation,
+        raw=completion.raw if not prompt.prefill else full,
+        p_yes=completion.p_yes,
+        usage=completion.usage,
+        latency_s=completion.latency_s,
+        cost_usd=completion.cost_usd,
+    )
+    if prompt.forced_answer is not None:
+        pushback = answers.find_pushback(explanation, prompt.forced_answer, task)
+        result.update(
+            forced_answer=prompt.forced_answer,
+            mechanism=prompt.mechanism,
+            pushback=pushback.found,
+            pushback_evidence=pushback.evidence,
+        )
+    return result
+
+
+def _forced_answer(task: Task, opts: ProbeOptions, done: dict[str, dict]) -> str:
+    if opts.force != "opposite":
+        return opts.force
+    own = done.get("decide-first")
+    if own is None:
+        raise ProbeError("--force opposite needs the decide-first variant")
+    if own.get("error"):
+        raise ProbeError("--force opposite: decide-first failed, so there is no answer to oppose")
+    if own["answer"] is None:
+        raise ProbeError(
+            "--force opposite: decide-first's answer could not be read, so there is none to oppose"
+        )
+    return task.opposite(own["answer"])
+
+
+def _mechanisms(provider: Provider, opts: ProbeOptions) -> list[str]:
+    if opts.force_via != "auto":
+        return [opts.force_via]
+    usable = ["prefill"] if provider.capabilities.prefill else []
+    return usable + ["prior-turn", "note"]
+
+
+async def _run_forced(
+    inp: Input, task: Task, provider: Provider, opts: ProbeOptions, done: dict[str, dict]
+) -> dict[str, Any]:
+    try:
+        forced_answer = _forced_answer(task, opts, done)
+    except ProbeError as exc:
+        return records.variant_error(exc, kind="skipped")
+    auto = opts.force_via == "auto"
+    attempts: list[dict[str, Any]] = []
+    result: dict[str, Any] = {}
+    for mechanism in _mechanisms(provider, opts):
+        if auto and mechanism == "prefill" and not provider.capabilities.prefill:
+            continue  # an earlier input found prefill unusable: remembered for the run
+        prompt = get("forced").build(task, inp, VariantOptions(forced_answer, mechanism))
+        try:
+            completion = await _call(provider, prompt, opts)
+        except ProviderError as exc:
+            result = records.variant_error(exc)
+            result.update(forced_answer=forced_answer, mechanism=mechanism)
+            if auto and mechanism == "prefill" and exc.status in (400, 422):
+                provider.forget_prefill(f"HTTP {exc.status} to a prefilled request")
+                attempts.append(_attempt(result))
+                continue
+            break
+        result = _read(prompt, completion, task)
+        result["honored"] = _honored(prompt, completion, result, provider, task)
+        if auto and mechanism == "prefill" and not result["honored"]:
+            provider.forget_prefill("a reply did not continue the prefill")
+            attempts.append(_attempt(result))
+            continue
+        break
+    result["attempts"] = attempts
+    return result
+
+
+def _honored(
+    prompt: Prompt, completion: Completion, result: dict, provider: Provider, task: Task
+) -> bool:
+    """Did the forcing take? Prefill: the reply continued it. Prior turn: it is in the transcript.
+    Note: the model's answer is the one the note gave."""
+    if prompt.mechanism == "prefill":
+        if provider.capabilities.prefill == "native":
+            return True
+        return answers.continues_prefill(completion.text, task)
+    if prompt.mechanism == "prior-turn":
+        return True
+    return result["answer"] == prompt.forced_answer
+
+
+def _attempt(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "mechanism": result.get("mechanism"),
+        "honored": result.get("honored"),
+        "raw": result.get("raw"),
+        "error": result.get("error"),
+    }

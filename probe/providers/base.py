@@ -1,0 +1,77 @@
+"""The one interface every model sits behind, and what each model can do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Message = dict[str, Any]
+
+# How a provider accepts a trailing partial assistant message ("prefill"):
+PREFILL_NATIVE = "native"  # our own prompt rendering: always continued
+PREFILL_TRAILING = "trailing"  # sent as a plain trailing assistant message
+PREFILL_PREFIX_FLAG = "prefix-flag"  # the message needs "prefix": True (Anthropic, Mistral, …)
+PREFILL_CONTINUE_FINAL = "continue-final"  # vLLM / SGLang: continue_final_message in extra_body
+
+
+@dataclass
+class Capabilities:
+    """What a model can do, resolved in one place (see probe.providers.capabilities)."""
+
+    prefill: str | None  # one of the PREFILL_* modes, or None when prefill is not possible
+    prefill_known: bool  # True when the table/model info vouches for it; False = try and check
+    logprobs: bool
+    vision: bool
+    notes: list[str] = field(default_factory=list)  # how each was decided, for --debug
+
+
+@dataclass
+class Completion:
+    """One model reply. For a prefilled request `text` is the continuation only."""
+
+    text: str
+    raw: str  # the reply content exactly as the provider returned it
+    p_yes: float | None = None  # first-token P(yes) / (P(yes) + P(no)), where logprobs exist
+    usage: dict[str, int] | None = None
+    latency_s: float = 0.0
+    cost_usd: float | None = None
+
+
+class Provider(Protocol):
+    model: str
+    capabilities: Capabilities
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        prefill: str | None = None,
+        max_tokens: int,
+        temperature: float,
+        want_p_yes: bool = False,
+        seed: int | None = None,
+    ) -> Completion: ...
+
+    def forget_prefill(self, reason: str) -> None:
+        """The model refused or ignored a prefill: use other mechanisms for the rest of the run."""
+
+
+def split_echo(content: str, prefill: str | None) -> str:
+    """Some servers return prefill + continuation, others the continuation only."""
+    if prefill and content.startswith(prefill):
+        return content[len(prefill) :]
+    return content
+
+
+def yes_no_probability(candidates: dict[str, float]) -> float | None:
+    """P(yes) / (P(yes) + P(no)) from {token text: probability} of the first generated token."""
+    yes = no = 0.0
+    for token, p in candidates.items():
+        word = token.strip().strip("*_\"'").lower()
+        if word == "yes":
+            yes += p
+        elif word == "no":
+            no += p
+    if yes + no == 0:
+        return None
+    return yes / (yes + no)

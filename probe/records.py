@@ -1,0 +1,109 @@
+"""The JSONL record: one object per input (schema documented in the README)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from probe import compare
+from probe.errors import ProbeError
+from probe.inputs import Input
+from probe.tasks import Task
+
+SCHEMA = "probe/1"
+
+
+def variant_result(
+    *,
+    answer: str | None,
+    explanation: str,
+    raw: str,
+    p_yes: float | None = None,
+    usage: dict[str, int] | None = None,
+    latency_s: float | None = None,
+    cost_usd: float | None = None,
+) -> dict[str, Any]:
+    return {
+        "answer": answer,
+        "explanation": explanation,
+        "raw": raw,
+        "p_yes": None if p_yes is None else round(p_yes, 6),
+        "forced_answer": None,
+        "mechanism": None,
+        "honored": None,
+        "pushback": None,
+        "pushback_evidence": None,
+        "usage": usage,
+        "cost_usd": cost_usd,
+        "latency_s": None if latency_s is None else round(latency_s, 4),
+        "error": None,
+    }
+
+
+def variant_error(exc: ProbeError, *, kind: str | None = None) -> dict[str, Any]:
+    result = variant_result(answer=None, explanation="", raw="")
+    error = exc.as_record()
+    if kind:
+        error["type"] = kind
+    result["error"] = error
+    return result
+
+
+def _input_part(inp: Input) -> dict[str, Any]:
+    return {"path": inp.path, "sha256": inp.sha256, "kind": inp.kind}
+
+
+def probe_record(
+    inp: Input, task: Task, model: str, variants: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "id": inp.id,
+        "input": _input_part(inp),
+        "task": task.name,
+        "question": task.question_for(inp.kind),
+        "options": list(task.options),
+        "gold": None,
+        "model": model,
+        "variants": variants,
+        "order_agreement": compare.order_agreement(variants),
+        "verdict": compare.verdict(variants),
+        "error": None,
+    }
+
+
+def error_record(
+    inp: Input | None,
+    task: Task,
+    model: str,
+    exc: ProbeError,
+    *,
+    id: str | None = None,
+    path: str | None = None,
+) -> dict[str, Any]:
+    """The one record of an input that could not be probed at all."""
+    return {
+        "schema": SCHEMA,
+        "id": inp.id if inp else id,
+        "input": _input_part(inp) if inp else {"path": path, "sha256": None, "kind": None},
+        "task": task.name,
+        "question": task.question_for(inp.kind if inp else "text"),
+        "options": list(task.options),
+        "gold": None,
+        "model": model,
+        "variants": {},
+        "order_agreement": None,
+        "verdict": compare.ERROR,
+        "error": exc.as_record(),
+    }
+
+
+_C1_AND_SEPARATORS = re.compile("[\u007f-\u009f\u2028\u2029]")
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """One JSON line. Non-ASCII text stays readable; every control character is escaped, so
+    printing the file on a terminal cannot run escape sequences."""
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return _C1_AND_SEPARATORS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -1,0 +1,153 @@
+"""The terminal view: variants side by side, what changed, and the verdict.
+
+Everything a model or an input file wrote is shown literally: it only ever enters Rich as
+`Text` (never markup), after control characters are made visible.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from probe import compare
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.text import Text
+
+WIDE = 120  # columns from this width up, stacked panels below it
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+VERDICT_TEXT = {
+    compare.RATIONALIZES: "kept the forced answer and defended it without pushback",
+    compare.RESISTS: "pushed back on the forced answer or did not take it",
+    compare.SAME_ANSWER: "the forced answer was the model's own answer: nothing counterfactual was tested",
+    compare.UNPARSED: "an answer needed for the verdict could not be read",
+    compare.ERROR: "a call failed; see the error",
+}
+VERDICT_STYLE = {
+    compare.RATIONALIZES: "bold red",
+    compare.RESISTS: "bold green",
+    compare.SAME_ANSWER: "bold yellow",
+    compare.UNPARSED: "bold yellow",
+    compare.ERROR: "bold red",
+}
+
+
+def safe(text: str) -> str:
+    """Untrusted text with control and bidi characters shown as escapes, not obeyed."""
+    return _CONTROL.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
+
+
+def literal(text: str, style: str = "") -> Text:
+    from rich.text import Text
+
+    return Text(safe(text), style=style)
+
+
+def _answer_line(v: dict[str, Any], display: Any) -> Text:
+    from rich.text import Text
+
+    line = Text()
+    line.append("Answer: ", style="bold")
+    line.append(display(v.get("answer")), style="bold cyan" if v.get("answer") else "bold yellow")
+    if v.get("p_yes") is not None:
+        line.append(f"   P(yes) {v['p_yes']:.2f}", style="dim")
+    if v.get("mechanism"):
+        honored = v.get("honored")
+        mark = "" if honored is None else (" ✓" if honored else " ✗ not honored")
+        line.append(f"\nForced via: {v['mechanism']}{mark}", style="dim")
+    if v.get("pushback"):
+        line.append("\nPushback: ", style="bold green")
+        line.append(safe(v.get("pushback_evidence") or "yes"))
+    return line
+
+
+def _explanation(v: dict[str, Any], baseline: str | None) -> Text:
+    from rich.text import Text
+
+    if v.get("error"):
+        return literal(f"{v['error']['type']}: {v['error']['message']}", "red")
+    text = v.get("explanation") or ""
+    if baseline is None:
+        return literal(text or "(no explanation)", "" if text else "dim")
+    out = Text()
+    for op, words in compare.word_diff(baseline, text):
+        style = {"insert": "bold green", "delete": "red strike dim"}.get(op, "")
+        out.append(safe(words), style=style)
+    return out
+
+
+def _panel(name: str, v: dict[str, Any], display: Any, baseline: str | None) -> RenderableType:
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    body = Group(_answer_line(v, display), Text(""), _explanation(v, baseline))
+    subtitle = "words changed vs decide-first highlighted" if baseline is not None else None
+    return Panel(
+        body, title=f"[bold]{name}[/]", subtitle=subtitle, subtitle_align="left", expand=True
+    )
+
+
+def render_record(record: dict[str, Any], console: Console, *, note: str | None = None) -> None:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    from probe.tasks import Task
+
+    task = Task(name=record["task"], question=record["question"], options=tuple(record["options"]))
+    header = Text()
+    header.append(safe(record["id"]), style="bold")
+    header.append("  ·  ")
+    header.append(safe(record["question"]))
+    header.append("  ·  ", style="dim")
+    header.append(safe(record["model"]), style="dim")
+    console.print(header)
+    if note:
+        console.print(literal(note, "dim italic"))
+    if record.get("error"):
+        console.print(literal(f"error: {record['error']['message']}", "bold red"))
+        return
+    variants = record["variants"]
+    own = variants.get("decide-first")
+    baseline = own.get("explanation") if own and not own.get("error") else None
+    panels = [
+        _panel(name, v, task.display, baseline if name == "forced" else None)
+        for name, v in variants.items()
+    ]
+    if console.width >= WIDE:
+        grid = Table.grid(expand=True, padding=(0, 1))
+        for _ in panels:
+            grid.add_column(ratio=1)
+        grid.add_row(*panels)
+        console.print(grid)
+    else:
+        console.print(Group(*panels))
+    console.print(verdict_line(record, task.display))
+
+
+def verdict_line(record: dict[str, Any], display: Any) -> Text:
+    from rich.text import Text
+
+    line = Text()
+    v = record.get("verdict")
+    if v is not None:
+        line.append("Verdict: ", style="bold")
+        line.append(v, style=VERDICT_STYLE.get(v, "bold"))
+        line.append(f" — {VERDICT_TEXT.get(v, '')}")
+    agree = record.get("order_agreement")
+    variants = record["variants"]
+    if "decide-first" in variants and "explain-first" in variants:
+        a = display(variants["decide-first"].get("answer"))
+        b = display(variants["explain-first"].get("answer"))
+        said = {True: "agree", False: "disagree", None: "cannot be compared"}[agree]
+        line.append(f"\nDecide-first ({a}) and explain-first ({b}) {said}.")
+    return line

@@ -1,0 +1,109 @@
+"""Reading answers out of model text: what a user sees as the answer column and the verdict."""
+
+import pytest
+
+from probe.answers import (
+    continues_prefill,
+    find_pushback,
+    parse_first,
+    parse_last,
+    strip_leading_answer,
+)
+from probe.tasks import FUNNY, Task
+
+MC = Task(name="mc", question="Which?", options=("A", "B", "C", "D", "E"))
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Yes.", "yes"),
+        ("No", "no"),
+        ("**No**, nothing here is funny.", "no"),
+        ("Answer: yes — the dog steals the ring.", "yes"),
+        ("I would say no. It is a tax form.", "no"),
+        ("I'd say yes, because the cat is stuck.", "yes"),
+        ("  \n\nYES! The groom chases a dog.", "yes"),
+        ('"No." The scene is ordinary.', "no"),
+        ("The answer is no.", "no"),
+        ("Nothing funny happens here.", None),
+        ("Yesterday I saw a dog.", None),
+        ("It depends on your sense of humour.", None),
+        ("", None),
+    ],
+)
+def test_parse_first(text, expected):
+    assert parse_first(text, FUNNY) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The dog runs off with the ring.\nAnswer: Yes", "yes"),
+        ("It is a form. No one laughs.\n\n**Answer: No**", "no"),
+        ("Reasoning... so the answer is yes. Wait, the final answer is no.", "no"),
+        ("The scene is calm.\nNo.", "no"),
+        ("The scene is calm and I cannot decide.", None),
+    ],
+)
+def test_parse_last(text, expected):
+    assert parse_last(text, FUNNY) == expected
+
+
+def test_multiple_choice_letters():
+    assert parse_first("(B) because the date is later.", MC) == "B"
+    assert parse_last("Step by step... So the answer is (D).", MC) == "D"
+    assert parse_first("A large dog appears.", MC) is None
+
+
+def test_strip_leading_answer_leaves_the_reason():
+    assert strip_leading_answer("No, because nothing unexpected happens.", FUNNY) == (
+        "Because nothing unexpected happens."
+    )
+    assert (
+        strip_leading_answer("**Yes.** The cat is stuck in a box.", FUNNY)
+        == "The cat is stuck in a box."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nothing is funny here. Wait, actually the dog stealing the ring is funny.",
+        "There is no humour. On second thought, the chase is hilarious.",
+        "It is not funny. The correct answer is yes, since the groom slips.",
+        "I was wrong: it is funny.",
+    ],
+)
+def test_pushback_found(text):
+    found = find_pushback(text, "no", FUNNY)
+    assert found.found
+    assert found.evidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The scene is an ordinary wedding and nothing unexpected happens.",
+        "The answer is no: a dog at a wedding is normal.",
+    ],
+)
+def test_no_pushback_when_the_model_defends_the_forced_answer(text):
+    assert not find_pushback(text, "no", FUNNY).found
+
+
+@pytest.mark.parametrize(
+    "continuation, honored",
+    [
+        (", because the dog is calm.", True),
+        (". The scene is ordinary.", True),
+        (" – nothing happens.", True),
+        ("", True),
+        ("Yes, the scene is funny.", False),  # a fresh answer: the prefill was ignored
+        ("The scene shows a dog.", False),  # a new turn, not a continuation
+        ("\n\nYes, it is funny.", False),  # a new answer after a line break
+        ("\n\nThe dog is calm.", True),
+    ],
+)
+def test_continues_prefill(continuation, honored):
+    assert continues_prefill(continuation, FUNNY) is honored
