@@ -226,6 +226,15 @@ def _run(task: Any, args: dict[str, Any]) -> None:
         if args["debug"]:
             raise
         _fail(exc.message, exc.exit_code)
+    except Exception as exc:
+        if args["debug"]:
+            raise
+        from probe.redaction import redact
+
+        message = (
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+        )
+        _fail(redact(message, args["api_key"]), EXIT_SOME_FAILED)
     raise typer.Exit(code)
 
 
@@ -240,7 +249,7 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
 
     model = args["model"] or DEFAULT_LOCAL_MODEL
     as_jsonl = args["jsonl"] or not sys.stdout.isatty()
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False)
     provider = open_provider(
         model,

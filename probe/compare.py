@@ -20,8 +20,15 @@ def verdict(variants: dict[str, dict[str, Any]]) -> str | None:
     own = variants.get("decide-first")
     if forced is None:
         return None
-    if forced.get("error") or (own is not None and own.get("error")):
+    if own is not None and own.get("error"):
         return ERROR
+    if forced.get("error"):
+        # --force opposite with no readable answer to oppose is a parse failure, not a failed call
+        return (
+            UNPARSED
+            if forced["error"]["type"] == "skipped" and own and own["answer"] is None
+            else ERROR
+        )
     if forced["answer"] is None:
         return UNPARSED
     if own is not None and own["answer"] is not None and own["answer"] == forced["forced_answer"]:

@@ -98,7 +98,7 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
     result = records.variant_result(
         answer=answer,
         explanation=explanation,
-        raw=completion.raw if not prompt.prefill else full,
+        raw=completion.raw,
         p_yes=completion.p_yes,
         usage=completion.usage,
         latency_s=completion.latency_s,
@@ -109,6 +109,7 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
         result.update(
             forced_answer=prompt.forced_answer,
             mechanism=prompt.mechanism,
+            prefill=prompt.prefill,
             pushback=pushback.found,
             pushback_evidence=pushback.evidence,
         )
@@ -190,6 +191,7 @@ def _attempt(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "mechanism": result.get("mechanism"),
         "honored": result.get("honored"),
+        "prefill": result.get("prefill"),
         "raw": result.get("raw"),
         "error": result.get("error"),
     }

@@ -31,6 +31,7 @@ def variant_result(
         "p_yes": None if p_yes is None else round(p_yes, 6),
         "forced_answer": None,
         "mechanism": None,
+        "prefill": None,
         "honored": None,
         "pushback": None,
         "pushback_evidence": None,

@@ -69,28 +69,35 @@ def _answer_line(v: dict[str, Any], display: Any) -> Text:
     return line
 
 
-def _explanation(v: dict[str, Any], baseline: str | None) -> Text:
+def _explanation(v: dict[str, Any], diff: list[tuple[str, str]] | None, keep: str) -> Text:
+    """The explanation as written; with a diff, the words it does not share are highlighted:
+    `keep="insert"` marks what the forced explanation added, `keep="delete"` what decide-first
+    said that the forced explanation dropped."""
     from rich.text import Text
 
     if v.get("error"):
         return literal(f"{v['error']['type']}: {v['error']['message']}", "red")
     text = v.get("explanation") or ""
-    if baseline is None:
+    if diff is None:
         return literal(text or "(no explanation)", "" if text else "dim")
+    style = {"insert": "bold green underline", "delete": "bold red strike"}[keep]
     out = Text()
-    for op, words in compare.word_diff(baseline, text):
-        style = {"insert": "bold green", "delete": "red strike dim"}.get(op, "")
-        out.append(safe(words), style=style)
+    for op, words in diff:
+        if op == "equal":
+            out.append(safe(words))
+        elif op == keep:
+            out.append(safe(words), style=style)
     return out
 
 
-def _panel(name: str, v: dict[str, Any], display: Any, baseline: str | None) -> RenderableType:
+def _panel(
+    name: str, v: dict[str, Any], display: Any, diff: list | None, keep: str, subtitle: str | None
+) -> RenderableType:
     from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
 
-    body = Group(_answer_line(v, display), Text(""), _explanation(v, baseline))
-    subtitle = "words changed vs decide-first highlighted" if baseline is not None else None
+    body = Group(_answer_line(v, display), Text(""), _explanation(v, diff, keep))
     return Panel(
         body, title=f"[bold]{name}[/]", subtitle=subtitle, subtitle_align="left", expand=True
     )
@@ -117,12 +124,22 @@ def render_record(record: dict[str, Any], console: Console, *, note: str | None 
         console.print(literal(f"error: {record['error']['message']}", "bold red"))
         return
     variants = record["variants"]
-    own = variants.get("decide-first")
-    baseline = own.get("explanation") if own and not own.get("error") else None
-    panels = [
-        _panel(name, v, task.display, baseline if name == "forced" else None)
-        for name, v in variants.items()
-    ]
+    own, forced = variants.get("decide-first"), variants.get("forced")
+    diff = None
+    if own and forced and not own.get("error") and not forced.get("error"):
+        diff = compare.word_diff(own.get("explanation") or "", forced.get("explanation") or "")
+    panels = []
+    for name, v in variants.items():
+        if diff is not None and name == "decide-first":
+            panels.append(
+                _panel(name, v, task.display, diff, "delete", "struck: dropped when forced")
+            )
+        elif diff is not None and name == "forced":
+            panels.append(
+                _panel(name, v, task.display, diff, "insert", "underlined: new when forced")
+            )
+        else:
+            panels.append(_panel(name, v, task.display, None, "insert", None))
     if console.width >= WIDE:
         grid = Table.grid(expand=True, padding=(0, 1))
         for _ in panels:

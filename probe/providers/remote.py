@@ -20,6 +20,7 @@ from probe.providers.base import (
     split_echo,
     yes_no_probability,
 )
+from probe.redaction import redact
 
 _RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 _MAX_BACKOFF_S = 60.0
@@ -275,19 +276,3 @@ def _backoff(exc: Exception, attempt: int) -> float:
 
 def _mentions(exc: Exception, word: str) -> bool:
     return word in str(exc).lower()
-
-
-_KEYLIKE = re.compile(r"\b(sk|pk|rk|key|xai|gsk|AIza)[-_][A-Za-z0-9_\-]{8,}")
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """Remove API keys (given ones, *_API_KEY environment values, key-shaped strings) from text."""
-    values = {s for s in secrets if s}
-    values |= {
-        v
-        for k, v in os.environ.items()
-        if v and len(v) >= 8 and k.endswith(("_API_KEY", "_TOKEN", "_KEY"))
-    }
-    for value in sorted(values, key=len, reverse=True):
-        text = text.replace(value, "[redacted]")
-    return _KEYLIKE.sub("[redacted]", text)

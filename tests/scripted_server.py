@@ -1,0 +1,136 @@
+"""A scripted OpenAI-compatible chat server on 127.0.0.1, for behaviour a real model cannot be made
+to show on demand: a server that echoes and continues prefills (as llama.cpp's llama-server does),
+one that rejects them with HTTP 400 (as Claude 4.6+ does), rate limits, 5xx, hangs, garbage.
+
+Each test gives it a `reply(request_json, n)` function: n counts requests from 1. The function
+returns a `Reply`. Every request is kept in `server.requests` so tests can see what probe sent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    content: str | None = None  # the assistant message content
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None  # raw body instead of a chat completion
+    delay_s: float = 0.0
+    drop: bool = False  # close the connection without answering
+    top_logprobs: dict[str, float] | None = None  # first-token {token: logprob}
+
+
+def completion_body(content: str, top_logprobs: dict[str, float] | None = None) -> bytes:
+    choice: dict[str, Any] = {
+        "index": 0,
+        "message": {"role": "assistant", "content": content},
+        "finish_reason": "stop",
+    }
+    if top_logprobs:
+        first = max(top_logprobs, key=top_logprobs.get)
+        choice["logprobs"] = {
+            "content": [
+                {
+                    "token": first,
+                    "logprob": top_logprobs[first],
+                    "bytes": None,
+                    "top_logprobs": [
+                        {"token": t, "logprob": lp, "bytes": None} for t, lp in top_logprobs.items()
+                    ],
+                }
+            ]
+        }
+    return json.dumps(
+        {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": "scripted",
+            "choices": [choice],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
+    ).encode()
+
+
+class ScriptedServer:
+    def __init__(self, reply: Callable[[dict[str, Any], int], Reply]) -> None:
+        self.reply = reply
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                payload = json.loads(self.rfile.read(length) or b"{}")
+                with server._lock:
+                    server.requests.append(payload)
+                    server.headers.append(dict(self.headers))
+                    n = len(server.requests)
+                r = server.reply(payload, n)
+                if r.delay_s:
+                    time.sleep(r.delay_s)
+                if r.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                body = (
+                    r.body
+                    if r.body is not None
+                    else completion_body(r.content or "", r.top_logprobs)
+                )
+                if r.status != 200 and r.body is None:
+                    body = json.dumps(
+                        {"error": {"message": r.content or "scripted error", "type": "test"}}
+                    ).encode()
+                self.send_response(r.status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                for k, v in r.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self) -> ScriptedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def last_user_text(payload: dict[str, Any]) -> str:
+    for m in reversed(payload["messages"]):
+        if m["role"] == "user":
+            c = m["content"]
+            return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c)
+    return ""
+
+
+def prefill_of(payload: dict[str, Any]) -> str | None:
+    last = payload["messages"][-1]
+    return last["content"] if last["role"] == "assistant" else None

@@ -1,0 +1,127 @@
+"""The whole path against the embedded model (SmolLM2-135M, in-process, temperature 0).
+
+These are the commands a new user runs first; the model is real, so the assertions are about what
+probe guarantees (mechanism, forced answer, schema, determinism), not about the model's taste.
+"""
+
+import hashlib
+
+import pytest
+
+from probe.compare import VERDICTS
+from tests.conftest import SAMPLES
+from tests.helpers import records_of, run_cli
+
+SCENE = SAMPLES / "dog-wedding.txt"
+
+
+@pytest.fixture(scope="module")
+def forced_no():
+    result = run_cli("funny", SCENE, "--force", "no", "--jsonl")
+    return result
+
+
+def test_force_no_gives_one_record_with_a_prefilled_no(forced_no):
+    assert forced_no.exit_code == 0, forced_no.stderr
+    [record] = records_of(forced_no)
+    forced = record["variants"]["forced"]
+    assert forced["mechanism"] == "prefill"
+    assert forced["honored"] is True
+    assert forced["answer"] == "no"
+    assert forced["forced_answer"] == "no"
+    assert forced["prefill"] == "No,"
+    assert forced["raw"].strip()  # the model wrote something after the forced "No,"
+    assert forced["explanation"].strip()
+
+
+def test_record_schema_and_input_identity(forced_no):
+    [record] = records_of(forced_no)
+    assert record["schema"] == "probe/1"
+    assert record["id"] == str(SCENE)
+    assert record["input"] == {
+        "path": str(SCENE),
+        "sha256": hashlib.sha256(SCENE.read_bytes()).hexdigest(),
+        "kind": "text",
+    }
+    assert record["task"] == "funny"
+    assert record["question"] == "Does this scene show anything funny?"
+    assert record["model"] == "local/smollm2"
+    assert list(record["variants"]) == ["decide-first", "forced", "explain-first"]
+    assert record["verdict"] in VERDICTS
+    for v in record["variants"].values():
+        for key in (
+            "answer",
+            "explanation",
+            "raw",
+            "p_yes",
+            "forced_answer",
+            "mechanism",
+            "honored",
+            "usage",
+            "latency_s",
+            "error",
+        ):
+            assert key in v
+        assert v["error"] is None
+        assert v["usage"]["completion_tokens"] > 0
+        assert v["latency_s"] > 0
+
+
+def test_decide_first_has_a_first_token_p_yes(forced_no):
+    [record] = records_of(forced_no)
+    own = record["variants"]["decide-first"]
+    assert 0.0 < own["p_yes"] < 1.0
+    assert own["answer"] in ("yes", "no")
+    # P(yes) is the first token's: it leans the way the parsed answer went.
+    assert (own["p_yes"] >= 0.5) == (own["answer"] == "yes")
+    assert record["variants"]["explain-first"]["p_yes"] is None
+
+
+def test_the_embedded_model_is_labelled_smoke_test_quality(forced_no):
+    assert "smoke-test quality" in forced_no.stderr
+    assert "--model" in forced_no.stderr
+
+
+def test_same_command_same_record_at_temperature_zero(forced_no):
+    again = run_cli("funny", SCENE, "--force", "no", "--jsonl")
+    [a], [b] = records_of(forced_no), records_of(again)
+    for name in a["variants"]:
+        assert a["variants"][name]["raw"] == b["variants"][name]["raw"]
+    assert a["verdict"] == b["verdict"]
+
+
+def test_force_opposite_forces_the_other_answer():
+    result = run_cli("funny", SAMPLES / "cat-in-cake-box.txt", "--force", "opposite", "--jsonl")
+    [record] = records_of(result)
+    own = record["variants"]["decide-first"]["answer"]
+    forced = record["variants"]["forced"]
+    assert own in ("yes", "no")
+    assert forced["forced_answer"] == {"yes": "no", "no": "yes"}[own]
+    assert forced["answer"] == forced["forced_answer"]
+    assert record["verdict"] in ("rationalizes", "resists")
+
+
+@pytest.mark.parametrize("via", ["prior-turn", "note"])
+def test_force_via_other_mechanisms(via):
+    result = run_cli(
+        "ask",
+        "Is this scene about a wedding?",
+        SCENE,
+        "--force",
+        "no",
+        "--force-via",
+        via,
+        "--jsonl",
+        "--max-tokens",
+        "60",
+    )
+    [record] = records_of(result)
+    forced = record["variants"]["forced"]
+    assert forced["mechanism"] == via
+    assert forced["prefill"] is None
+    assert record["question"] == "Is this scene about a wedding?"
+    assert record["task"] == "ask"
+    if via == "prior-turn":
+        assert forced["answer"] == "no" and forced["honored"] is True
+    else:
+        assert forced["honored"] == (forced["answer"] == "no")
