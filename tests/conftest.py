@@ -37,12 +37,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def llama_cpp_server():
+def llama_cpp_server(tmp_path_factory):
     """`python -m llama_cpp.server` serving the embedded GGUF: a real OpenAI-compatible server.
     Its chat endpoint closes a trailing assistant turn instead of continuing it."""
     from probe.providers.local import model_path
 
     port = _free_port()
+    log = (tmp_path_factory.mktemp("llama_cpp_server") / "server.log").open("w+b")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -61,8 +62,8 @@ def llama_cpp_server():
             "--seed",
             "0",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     base = f"http://127.0.0.1:{port}/v1"
@@ -74,9 +75,9 @@ def llama_cpp_server():
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(
-                    "llama_cpp.server did not start: " + proc.stderr.read().decode()[-2000:]
-                )
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"llama_cpp.server did not start: {tail}") from None
             time.sleep(0.2)
     yield base
     proc.terminate()
@@ -84,3 +85,4 @@ def llama_cpp_server():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()

@@ -1,0 +1,215 @@
+"""The LiteLLM wire path, against real HTTP servers on 127.0.0.1.
+
+`llama_cpp_server` is llama-cpp-python's real OpenAI-compatible server on the embedded GGUF. The
+scripted servers stand for providers whose behaviour cannot be produced on demand (see
+tests/scripted_server.py): each test says which.
+"""
+
+import json
+
+import pytest
+
+from tests.conftest import SAMPLES
+from tests.helpers import records_of, run_cli
+from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
+
+SCENE = SAMPLES / "dog-wedding.txt"
+KEY = "sk-test-0123456789abcdef"
+
+
+def remote(base: str, *args: str, retries: str = "1", timeout: str = "5"):
+    return run_cli(
+        *args,
+        "--model",
+        "openai/smollm2",
+        "--api-base",
+        base,
+        "--api-key",
+        KEY,
+        "--jsonl",
+        "--retries",
+        retries,
+        "--timeout",
+        timeout,
+    )
+
+
+def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(llama_cpp_server):
+    """llama_cpp.server's chat endpoint closes the trailing assistant turn: probe must notice the
+    reply did not continue "No," and fall back to a fabricated prior turn."""
+    result = remote(
+        llama_cpp_server, "funny", SCENE, "--force", "no", "--max-tokens", "80", timeout="120"
+    )
+    assert result.exit_code == 0, result.stderr
+    [record] = records_of(result)
+    forced = record["variants"]["forced"]
+    assert forced["mechanism"] == "prior-turn"
+    assert forced["answer"] == "no"
+    [attempt] = forced["attempts"]
+    assert attempt["mechanism"] == "prefill" and attempt["honored"] is False
+    # the server's logprobs give decide-first a first-token P(yes)
+    assert 0.0 < record["variants"]["decide-first"]["p_yes"] < 1.0
+    assert record["model"] == "openai/smollm2"
+    assert KEY not in result.stdout and KEY not in result.stderr
+
+
+def test_explicit_prefill_is_recorded_as_not_honored(llama_cpp_server):
+    result = remote(
+        llama_cpp_server,
+        "funny",
+        SCENE,
+        "--force",
+        "no",
+        "--force-via",
+        "prefill",
+        "--max-tokens",
+        "60",
+        timeout="120",
+    )
+    [record] = records_of(result)
+    forced = record["variants"]["forced"]
+    assert forced["mechanism"] == "prefill"
+    assert forced["honored"] is False
+    assert forced["attempts"] == []
+
+
+def _echoing_server(payload, n):
+    """Stands for llama.cpp's llama-server: continues a prefill and returns prefix + continuation."""
+    prefill = prefill_of(payload)
+    if prefill:
+        return Reply(prefill + " because nothing unexpected happens at this wedding.")
+    if "last line" in last_user_text(payload):
+        return Reply("A dog steals the ring and the groom chases it.\nAnswer: Yes")
+    return Reply("Yes. A dog steals the ring.", top_logprobs={"Yes": -0.2, "No": -1.8, "The": -4.0})
+
+
+def test_a_server_that_continues_prefill_keeps_it_and_probe_strips_the_echo():
+    with ScriptedServer(_echoing_server) as server:
+        result = remote(server.base_url, "funny", SCENE, "--force", "opposite")
+    assert result.exit_code == 0, result.stderr
+    [record] = records_of(result)
+    forced = record["variants"]["forced"]
+    assert forced["mechanism"] == "prefill" and forced["honored"] is True
+    assert forced["answer"] == "no"
+    assert forced["explanation"] == "Because nothing unexpected happens at this wedding."
+    assert record["verdict"] == "rationalizes"
+    assert record["order_agreement"] is True
+    p_yes = record["variants"]["decide-first"]["p_yes"]
+    assert p_yes == pytest.approx(0.8320, abs=1e-3)  # e^-0.2 / (e^-0.2 + e^-1.8)
+    # what went over the wire: the prefill as a trailing assistant message
+    assert [prefill_of(r) for r in server.requests if prefill_of(r)] == ["No,"]
+    assert all(r["messages"][0]["role"] == "system" for r in server.requests)
+    assert all(KEY in h.get("Authorization", h.get("authorization", "")) for h in server.headers)
+
+
+def test_prefill_refused_with_400_falls_back_and_is_remembered_for_the_run():
+    """Stands for a provider that rejects prefill outright (Claude 4.6+ answers HTTP 400)."""
+
+    def reply(payload, n):
+        if prefill_of(payload):
+            return Reply("assistant prefill is not supported", status=400)
+        if payload["messages"][-1]["content"] == "Explain your reasoning.":
+            return Reply("Nothing here is funny: it is an ordinary wedding.")
+        return Reply("Yes. It is funny.")
+
+    with ScriptedServer(reply) as server:
+        result = remote(
+            server.base_url, "funny", SCENE, SAMPLES / "cat-in-cake-box.txt", "--force", "no"
+        )
+    first, second = records_of(result)
+    assert first["variants"]["forced"]["mechanism"] == "prior-turn"
+    assert "HTTP 400" in first["variants"]["forced"]["attempts"][0]["error"]["message"]
+    assert second["variants"]["forced"]["mechanism"] == "prior-turn"
+    assert second["variants"]["forced"]["attempts"] == []  # not tried again
+    assert sum(1 for r in server.requests if prefill_of(r)) == 1  # a 400 is never retried
+    assert first["verdict"] == "rationalizes"
+
+
+def test_5xx_is_retried_then_succeeds():
+    def reply(payload, n):
+        if n == 1:
+            return Reply("overloaded", status=503)
+        return Reply("Yes. The dog steals the ring.")
+
+    with ScriptedServer(reply) as server:
+        result = remote(server.base_url, "funny", SCENE, "--force", "yes", "--force-via", "note")
+    assert result.exit_code == 0, result.stderr
+    [record] = records_of(result)
+    assert all(v["error"] is None for v in record["variants"].values())
+    assert len(server.requests) == 4  # one 503, then decide-first, forced and explain-first
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 422])
+def test_other_4xx_are_not_retried_and_become_an_error_record(status):
+    with ScriptedServer(lambda p, n: Reply(f"scripted {status}", status=status)) as server:
+        result = remote(server.base_url, "funny", SCENE, "--force", "no", "--force-via", "note")
+    assert result.exit_code == 1
+    [record] = records_of(result)
+    assert record["verdict"] == "error"
+    errors = [v["error"] for v in record["variants"].values()]
+    assert all(e and e["type"] == "provider" for e in errors)
+    assert f"HTTP {status}" in errors[0]["message"]
+    assert len(server.requests) == 3  # once per variant, never retried
+    assert "probe: error:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert KEY not in result.stderr and KEY not in result.stdout
+
+
+def test_a_hung_server_times_out_with_a_clear_error():
+    with ScriptedServer(lambda p, n: Reply("late", delay_s=3)) as server:
+        result = remote(
+            server.base_url,
+            "funny",
+            SCENE,
+            "--force",
+            "no",
+            "--force-via",
+            "note",
+            retries="0",
+            timeout="0.5",
+        )
+    assert result.exit_code == 1
+    [record] = records_of(result)
+    message = record["variants"]["decide-first"]["error"]["message"]
+    assert "Timeout" in message
+
+
+def test_opposite_of_an_unparsed_answer_is_unparsed_not_an_error():
+    with ScriptedServer(lambda p, n: Reply("This scene is not funny at all.")) as server:
+        result = remote(server.base_url, "funny", SCENE, "--force", "opposite")
+    assert result.exit_code == 0
+    [record] = records_of(result)
+    assert record["variants"]["decide-first"]["answer"] is None
+    assert record["variants"]["forced"]["error"]["type"] == "skipped"
+    assert record["verdict"] == "unparsed"
+
+
+def test_images_are_refused_for_a_model_that_cannot_see():
+    result = run_cli("funny", SAMPLES / "chelsea.jpg", "--jsonl")
+    assert result.exit_code == 1
+    [record] = records_of(result)
+    assert record["verdict"] == "error"
+    assert "cannot see images" in record["error"]["message"]
+    assert "openai/gpt-4o-mini" in record["error"]["message"]
+    assert record["input"]["kind"] == "image"
+
+
+def test_images_go_to_a_vision_server_as_a_data_url():
+    with ScriptedServer(lambda p, n: Reply("Yes. A cat looks at the camera.")) as server:
+        result = remote(
+            server.base_url,
+            "funny",
+            SAMPLES / "chelsea.jpg",
+            "--force",
+            "no",
+            "--force-via",
+            "note",
+            "--vision",
+        )
+    assert result.exit_code == 0, result.stderr
+    parts = server.requests[0]["messages"][1]["content"]
+    assert parts[0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
+    assert "Does this image show anything funny?" in parts[1]["text"]
+    [record] = records_of(result)
+    assert record["question"] == "Does this image show anything funny?"
+    assert "base64" not in json.dumps(record)  # records never carry the image itself
