@@ -6,13 +6,21 @@ Nothing heavy is imported at module level: `probe --help` must stay as cheap as 
 from __future__ import annotations
 
 import sys
+import time
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
 from probe import __version__
-from probe.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, ProbeError
+from probe.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    ProbeError,
+    UsageError,
+)
 
 app = typer.Typer(
     name="probe",
@@ -69,7 +77,10 @@ def main(
 Inputs = Annotated[
     list[str],
     typer.Argument(
-        help="Input files: images (JPEG, PNG, WebP, GIF, BMP, TIFF) or UTF-8 text.",
+        help=(
+            "Files (images: JPEG, PNG, WebP, GIF, BMP, TIFF; or UTF-8 text), directories (walked "
+            "recursively), or - for JSONL records on stdin ({id, text|image|path, question, gold})."
+        ),
         show_default=False,
     ),
 ]
@@ -149,6 +160,46 @@ VisionOpt = Annotated[
         show_default=False,
     ),
 ]
+OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write records to this JSONL file, one line per input as it completes.",
+        show_default=False,
+    ),
+]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="With -o: skip inputs already done in the file, retry those that failed.",
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option(
+        "--concurrency", "-j", min=1, help="Model calls in flight at once, across all inputs."
+    ),
+]
+RpmOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--rpm", min=0.01, help="At most this many requests a minute.", show_default=False
+    ),
+]
+SamplesOpt = Annotated[
+    int,
+    typer.Option(
+        "--samples",
+        min=1,
+        help="Independent draws per input (use with --temperature > 0): one record each.",
+    ),
+]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Do not read or write the response cache (PROBE_CACHE_DIR)."),
+]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show tracebacks and how capabilities were decided.")
 ]
@@ -169,6 +220,12 @@ def funny(
     temperature: TemperatureOpt = 0.0,
     max_side: MaxSideOpt = 1568,
     vision: VisionOpt = None,
+    output: OutputOpt = None,
+    resume: ResumeOpt = False,
+    concurrency: ConcurrencyOpt = 8,
+    rpm: RpmOpt = None,
+    samples: SamplesOpt = 1,
+    no_cache: NoCacheOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Does the input show anything funny? Probe the answer and its explanation."""
@@ -195,6 +252,12 @@ def ask(
     temperature: TemperatureOpt = 0.0,
     max_side: MaxSideOpt = 1568,
     vision: VisionOpt = None,
+    output: OutputOpt = None,
+    resume: ResumeOpt = False,
+    concurrency: ConcurrencyOpt = 8,
+    rpm: RpmOpt = None,
+    samples: SamplesOpt = 1,
+    no_cache: NoCacheOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Ask any yes/no QUESTION of each input and probe the answer and its explanation."""
@@ -241,29 +304,36 @@ def _run(task: Any, args: dict[str, Any]) -> None:
 async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     from rich.console import Console
 
-    from probe import records
-    from probe.engine import ProbeOptions, probe_input
-    from probe.inputs import load_input
-    from probe.providers import DEFAULT_LOCAL_MODEL, is_local, open_provider
+    from probe.batch import BatchOptions, run_batch
+    from probe.engine import ProbeOptions
+    from probe.providers import DEFAULT_LOCAL_MODEL, is_local
     from probe.render import literal, render_record
+    from probe.runfile import RunFile
+    from probe.sources import STDIN, collect
 
+    if args["resume"] and not args["output"]:
+        raise UsageError("--resume needs -o FILE: the file it resumes")
     model = args["model"] or DEFAULT_LOCAL_MODEL
     as_jsonl = args["jsonl"] or not sys.stdout.isatty()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False)
-    provider = open_provider(
-        model,
-        api_base=args["api_base"],
-        api_key=args["api_key"],
-        timeout=args["timeout"],
-        retries=args["retries"],
-        vision=args["vision"],
-    )
+    stdin_lines = sys.stdin if STDIN in args["inputs"] else None
+    collected = collect(args["inputs"], stdin_lines)
+    if collected.skipped:
+        err.print(
+            literal(
+                f"probe: skipped {len(collected.skipped)} file(s) that are not images or text",
+                "dim",
+            )
+        )
+    provider, counting, cache = _open(model, args)
     if args["debug"]:
         for note in provider.capabilities.notes:
             err.print(literal(f"capability: {note}", "dim"))
     note = LOCAL_NOTE.format(model=model) if is_local(model) else None
-    if note and as_jsonl:
+    runfile = RunFile(args["output"], resume=args["resume"]) if args["output"] else None
+    show_panels = not as_jsonl and runfile is None
+    if note and not show_panels:
         err.print(literal(note, "dim italic"))
     opts = ProbeOptions(
         force=args["force"].value,
@@ -271,23 +341,141 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
         max_tokens=args["max_tokens"],
         temperature=args["temperature"],
     )
-    failed = 0
-    for path in args["inputs"]:
-        try:
-            inp = load_input(path, max_side=args["max_side"])
-        except ProbeError as exc:
-            record = records.error_record(None, task, model, exc, id=path, path=path)
-        else:
-            record = await probe_input(inp, task, provider, opts)
-        if record["error"] or record["verdict"] == "error":
-            failed += 1
-            err.print(literal(f"probe: error: {_first_error(record)}", "bold red"))
+    batch = BatchOptions(
+        workers=args["concurrency"], samples=args["samples"], max_side=args["max_side"]
+    )
+    progress = _progress(err, len(collected.items) * batch.samples, show=not show_panels)
+
+    def on_record(record: dict[str, Any]) -> None:
+        from probe.records import dumps, succeeded
+
+        if runfile:
+            runfile.write(record)
+        if not succeeded(record):
+            (progress.console if progress else err).print(
+                literal(f"probe: error: {_first_error(record)}", "bold red")
+            )
         if as_jsonl:
-            sys.stdout.write(records.dumps(record) + "\n")
+            sys.stdout.write(dumps(record) + "\n")
             sys.stdout.flush()
-        else:
+        elif show_panels:
             render_record(record, out, note=note)
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+    started = time.monotonic()
+
+    def on_progress(stats: Any) -> None:
+        if progress:
+            rate = stats.done / max(time.monotonic() - started, 1e-9)
+            progress.update(
+                progress.task_ids[0],
+                completed=stats.done + stats.resumed,
+                errors=stats.failed,
+                rate=f"{rate:.2f} inputs/s",
+            )
+
+    if progress:
+        progress.start()
+    try:
+        stats = await run_batch(
+            collected.items,
+            task,
+            provider,
+            opts,
+            batch,
+            on_record=on_record,
+            done_keys=runfile.done if runfile else frozenset(),
+            on_progress=on_progress,
+        )
+    finally:
+        if progress:
+            progress.stop()
+        if runfile:
+            runfile.close()
+        if cache:
+            cache.close()
+    if stats.total > 1 or runfile:
+        _summary(err, stats, counting.calls, collected.skipped, runfile)
+    return EXIT_SOME_FAILED if stats.failed else EXIT_OK
+
+
+def _open(model: str, args: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The provider as the run uses it: cache in front of the call limits in front of the model."""
+    from probe.cache import CachedProvider, ResponseCache, default_cache_dir
+    from probe.limits import LimitedProvider
+    from probe.providers import open_provider
+
+    base = open_provider(
+        model,
+        api_base=args["api_base"],
+        api_key=args["api_key"],
+        timeout=args["timeout"],
+        retries=args["retries"],
+        vision=args["vision"],
+    )
+    limited = LimitedProvider(base, concurrency=args["concurrency"], rpm=args["rpm"])
+    if args["no_cache"]:
+        return limited, limited, None
+    cache = ResponseCache(default_cache_dir())
+    return CachedProvider(limited, cache, api_base=args["api_base"]), limited, cache
+
+
+def _progress(err: Any, total: int, *, show: bool) -> Any:
+    if not show or total < 1 or not err.is_terminal:
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("probing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[red]{task.fields[errors]} errors"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+    progress.add_task("probe", total=total, errors=0, rate="")
+    return progress
+
+
+def _summary(err: Any, stats: Any, calls: int, skipped: list[str], runfile: Any) -> None:
+    from rich.table import Table
+
+    from probe.render import literal
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row(
+        "inputs",
+        f"{stats.done} probed, {stats.resumed} already done, {stats.failed} failed"
+        + (f", {len(skipped)} files skipped" if skipped else ""),
+    )
+    if stats.verdicts:
+        table.add_row("verdicts", ", ".join(f"{v} {n}" for v, n in stats.verdicts.most_common()))
+    table.add_row(
+        "order flips", f"{stats.order_disagreements} (decide-first and explain-first disagree)"
+    )
+    tokens = stats.prompt_tokens + stats.completion_tokens
+    per = f", {tokens / stats.done:.0f} per input" if stats.done else ""
+    table.add_row(
+        "tokens", f"{stats.prompt_tokens} prompt + {stats.completion_tokens} completion{per}"
+    )
+    table.add_row("calls", f"{calls} made, {stats.cached_calls} from cache")
+    if stats.cost_known:
+        table.add_row("cost", f"${stats.cost_usd:.4f}")
+    if runfile:
+        table.add_row("records", literal(str(runfile.path)))
+    err.print(table)
 
 
 def _first_error(record: dict[str, Any]) -> str:

@@ -26,6 +26,22 @@ class ProbeOptions:
     max_tokens: int = 200
     temperature: float = 0.0
     seed: int | None = 0
+    sample: int = 0  # which of --samples N draws this is; the seed moves with it
+
+    @property
+    def sample_seed(self) -> int | None:
+        return None if self.seed is None else self.seed + self.sample
+
+    def as_record(self) -> dict[str, Any]:
+        """The options that decide a record's content (part of its resume key)."""
+        return {
+            "force": self.force,
+            "force_via": self.force_via,
+            "variants": list(self.variants),
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+        }
 
 
 async def probe_input(
@@ -81,7 +97,8 @@ async def _call(
         max_tokens=opts.max_tokens,
         temperature=opts.temperature,
         want_p_yes=want_p_yes,
-        seed=opts.seed,
+        seed=opts.sample_seed,
+        sample=opts.sample,
     )
 
 
@@ -103,6 +120,7 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
         usage=completion.usage,
         latency_s=completion.latency_s,
         cost_usd=completion.cost_usd,
+        cached=completion.cached,
     )
     if prompt.forced_answer is not None:
         pushback = answers.find_pushback(explanation, prompt.forced_answer, task)
@@ -149,28 +167,57 @@ async def _run_forced(
     attempts: list[dict[str, Any]] = []
     result: dict[str, Any] = {}
     for mechanism in _mechanisms(provider, opts):
-        if auto and mechanism == "prefill" and not provider.capabilities.prefill:
-            continue  # an earlier input found prefill unusable: remembered for the run
-        prompt = get("forced").build(task, inp, VariantOptions(forced_answer, mechanism))
-        try:
-            completion = await _call(provider, prompt, opts)
-        except ProviderError as exc:
-            result = records.variant_error(exc)
-            result.update(forced_answer=forced_answer, mechanism=mechanism)
-            if auto and mechanism == "prefill" and exc.status in (400, 422):
-                provider.forget_prefill(f"HTTP {exc.status} to a prefilled request")
-                attempts.append(_attempt(result))
-                continue
-            break
-        result = _read(prompt, completion, task)
-        result["honored"] = _honored(prompt, completion, result, provider, task)
-        if auto and mechanism == "prefill" and not result["honored"]:
-            provider.forget_prefill("a reply did not continue the prefill")
+        caps = provider.capabilities
+        if auto and mechanism == "prefill" and not caps.prefill_confirmed:
+            # The first prefill of a run is tried alone, so concurrent inputs do not all spend a
+            # call on a mechanism the first reply may show to be unusable.
+            async with caps.prefill_gate:
+                if not caps.prefill:
+                    continue  # an earlier input found prefill unusable: remembered for the run
+                result, fall_back = await _try_forced(
+                    inp, task, provider, opts, forced_answer, mechanism, auto
+                )
+                caps.prefill_confirmed = bool(result.get("honored"))
+        elif auto and mechanism == "prefill" and not caps.prefill:
+            continue
+        else:
+            result, fall_back = await _try_forced(
+                inp, task, provider, opts, forced_answer, mechanism, auto
+            )
+        if fall_back:
             attempts.append(_attempt(result))
             continue
         break
     result["attempts"] = attempts
     return result
+
+
+async def _try_forced(
+    inp: Input,
+    task: Task,
+    provider: Provider,
+    opts: ProbeOptions,
+    forced_answer: str,
+    mechanism: str,
+    auto: bool,
+) -> tuple[dict[str, Any], bool]:
+    """One forcing attempt, and whether auto should fall back to the next mechanism."""
+    prompt = get("forced").build(task, inp, VariantOptions(forced_answer, mechanism))
+    try:
+        completion = await _call(provider, prompt, opts)
+    except ProviderError as exc:
+        result = records.variant_error(exc)
+        result.update(forced_answer=forced_answer, mechanism=mechanism)
+        if auto and mechanism == "prefill" and exc.status in (400, 422):
+            provider.forget_prefill(f"HTTP {exc.status} to a prefilled request")
+            return result, True
+        return result, False
+    result = _read(prompt, completion, task)
+    result["honored"] = _honored(prompt, completion, result, provider, task)
+    if auto and mechanism == "prefill" and not result["honored"]:
+        provider.forget_prefill("a reply did not continue the prefill")
+        return result, True
+    return result, False
 
 
 def _honored(

@@ -27,7 +27,9 @@ IMAGE_MAX_SIDE_DEFAULT = 1568
 JPEG_QUALITY = 90
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
-TEXT_EXTENSIONS = frozenset({".txt", ".md", ".text"})
+# Text files a directory walk picks up; Markdown is left out so READMEs are not probed (name one
+# explicitly to probe it).
+TEXT_EXTENSIONS = frozenset({".txt", ".text"})
 # Pillow's names for the formats above (its JPEG reader also opens multi-picture "MPO" files).
 _PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 SUPPORTED = "probe reads JPEG, PNG, WebP, GIF, BMP and TIFF images and UTF-8 text files"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -23,6 +24,7 @@ def variant_result(
     usage: dict[str, int] | None = None,
     latency_s: float | None = None,
     cost_usd: float | None = None,
+    cached: bool = False,
 ) -> dict[str, Any]:
     return {
         "answer": answer,
@@ -38,6 +40,7 @@ def variant_result(
         "usage": usage,
         "cost_usd": cost_usd,
         "latency_s": None if latency_s is None else round(latency_s, 4),
+        "cached": cached,
         "error": None,
     }
 
@@ -98,6 +101,22 @@ def error_record(
         "verdict": compare.ERROR,
         "error": exc.as_record(),
     }
+
+
+def succeeded(record: dict[str, Any]) -> bool:
+    """A record that needs no re-run: the input was read and every call returned."""
+    if record.get("error"):
+        return False
+    return not any(
+        v.get("error") and v["error"].get("type") != "skipped"
+        for v in record.get("variants", {}).values()
+    )
+
+
+def record_key(**parts: Any) -> str:
+    """Identity of a record for --resume: input bytes, task, question, model, options, sample."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
 _C1_AND_SEPARATORS = re.compile("[\u007f-\u009f\u2028\u2029]")

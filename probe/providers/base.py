@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,7 +23,12 @@ class Capabilities:
     prefill_known: bool  # True when the table/model info vouches for it; False = try and check
     logprobs: bool
     vision: bool
-    notes: list[str] = field(default_factory=list)  # how each was decided, for --debug
+    seed: bool = False  # accepts a sampling seed (sent only then: some providers reject it)
+    notes: list[str] = field(default_factory=list)
+    prefill_confirmed: bool = False  # a reply in this run continued a prefill
+    prefill_gate: asyncio.Lock = field(
+        default_factory=asyncio.Lock, repr=False, compare=False
+    )  # how each was decided, for --debug
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Completion:
     usage: dict[str, int] | None = None
     latency_s: float = 0.0
     cost_usd: float | None = None
+    cached: bool = False  # answered from probe's response cache, no call made
 
 
 class Provider(Protocol):
@@ -50,6 +57,7 @@ class Provider(Protocol):
         temperature: float,
         want_p_yes: bool = False,
         seed: int | None = None,
+        sample: int = 0,  # which of --samples N draws; only caches tell draws apart
     ) -> Completion: ...
 
     def forget_prefill(self, reason: str) -> None:

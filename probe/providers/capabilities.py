@@ -67,6 +67,12 @@ def resolve(
     logprobs = bool(supported_params and "logprobs" in supported_params)
     notes.append(f"logprobs: {'requested' if logprobs else 'not offered by this provider'}")
     notes.append(f"vision: {supports_vision}")
+    seed = bool(supported_params and "seed" in supported_params)
     return Capabilities(
-        prefill=prefill, prefill_known=known, logprobs=logprobs, vision=supports_vision, notes=notes
+        prefill=prefill,
+        prefill_known=known,
+        logprobs=logprobs,
+        vision=supports_vision,
+        seed=seed,
+        notes=notes,
     )

@@ -76,6 +76,7 @@ class LocalProvider:
             prefill_known=True,
             logprobs=True,
             vision=False,
+            seed=True,
             notes=["embedded model: prompt rendered here, prefill appended to it"],
         )
 
@@ -91,6 +92,7 @@ class LocalProvider:
         temperature: float,
         want_p_yes: bool = False,
         seed: int | None = None,
+        sample: int = 0,
     ) -> Completion:
         return await asyncio.to_thread(
             self._complete_sync, messages, prefill, max_tokens, temperature, want_p_yes, seed

@@ -104,6 +104,7 @@ class RemoteProvider:
         temperature: float,
         want_p_yes: bool = False,
         seed: int | None = None,
+        sample: int = 0,
     ) -> Completion:
         kwargs = self._request(messages, prefill, max_tokens, temperature, want_p_yes, seed)
         attempt = 0
@@ -151,7 +152,7 @@ class RemoteProvider:
             "num_retries": 0,  # probe retries itself (LiteLLM's path needs tenacity, retries 400s)
             "max_retries": 0,  # the OpenAI SDK's own two retries
         }
-        if seed is not None:
+        if seed is not None and self.capabilities.seed:
             kwargs["seed"] = seed
         if self.api_base:
             kwargs["api_base"] = self.api_base

@@ -1,0 +1,143 @@
+"""Running many inputs: a pool of workers over (input, sample) units, each ending in exactly one
+record handed to `on_record` as soon as it is complete.
+
+Calls are bounded by the provider wrapper (probe.limits), not here; this module only decides what
+runs, skips what `--resume` found done, and keeps count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from probe import records
+from probe.engine import ProbeOptions, probe_input
+from probe.errors import ProbeError
+from probe.providers.base import Provider
+from probe.sources import Item
+from probe.tasks import Task, ask_task
+
+
+@dataclass
+class RunStats:
+    total: int = 0  # units: inputs × samples
+    done: int = 0  # records written this run
+    failed: int = 0
+    resumed: int = 0  # units skipped because --resume found them done
+    verdicts: Counter = field(default_factory=Counter)
+    order_disagreements: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_known: bool = False
+    cached_calls: int = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.done += 1
+        if not records.succeeded(record):
+            self.failed += 1
+        if record.get("verdict"):
+            self.verdicts[record["verdict"]] += 1
+        if record.get("order_agreement") is False:
+            self.order_disagreements += 1
+        for v in record.get("variants", {}).values():
+            usage = v.get("usage") or {}
+            self.prompt_tokens += usage.get("prompt_tokens", 0)
+            self.completion_tokens += usage.get("completion_tokens", 0)
+            if v.get("cost_usd") is not None:
+                self.cost_usd += v["cost_usd"]
+                self.cost_known = True
+            self.cached_calls += bool(v.get("cached"))
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    workers: int = 8  # inputs in flight at once (calls are bounded separately)
+    samples: int = 1
+    max_side: int = 1568
+
+
+def task_for(item: Item, task: Task) -> Task:
+    """A stdin record's own question turns it into an `ask` of that question."""
+    return ask_task(item.question) if item.question else task
+
+
+def key_for(item: Item, identity: str, task: Task, model: str, opts: ProbeOptions) -> str:
+    return records.record_key(
+        input=identity,
+        task=task.name,
+        question=[task.question, task.image_question],
+        options=list(task.options),
+        gold=item.gold,
+        model=model,
+        run=opts.as_record(),
+        sample=opts.sample,
+    )
+
+
+async def run_batch(
+    items: list[Item],
+    task: Task,
+    provider: Provider,
+    opts: ProbeOptions,
+    batch: BatchOptions,
+    *,
+    on_record: Callable[[dict[str, Any]], None],
+    done_keys: frozenset[str] | set[str] = frozenset(),
+    on_progress: Callable[[RunStats], None] | None = None,
+) -> RunStats:
+    stats = RunStats(total=len(items) * batch.samples)
+    queue: asyncio.Queue[tuple[Item, int]] = asyncio.Queue()
+    for item in items:
+        for sample in range(batch.samples):
+            queue.put_nowait((item, sample))
+
+    async def one(item: Item, sample: int) -> None:
+        item_task = task_for(item, task)
+        unit_opts = replace(opts, sample=sample)
+        identity = await asyncio.to_thread(item.identity)
+        key = key_for(item, identity, item_task, provider.model, unit_opts)
+        if key in done_keys:
+            stats.resumed += 1
+            return
+        record = await _probe_item(item, item_task, provider, unit_opts, batch)
+        record.update(key=key, sample=sample, gold=item.gold, run=unit_opts.as_record())
+        for v in record["variants"].values():
+            v["sample"] = sample
+        stats.add(record)
+        on_record(record)
+
+    async def worker() -> None:
+        while True:
+            try:
+                item, sample = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            await one(item, sample)
+            if on_progress:
+                on_progress(stats)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, batch.workers))))
+    return stats
+
+
+async def _probe_item(
+    item: Item, task: Task, provider: Provider, opts: ProbeOptions, batch: BatchOptions
+) -> dict[str, Any]:
+    try:
+        inp = await asyncio.to_thread(item.load, batch.max_side)
+    except ProbeError as exc:
+        return records.error_record(None, task, provider.model, exc, id=item.id, path=item.path)
+    try:
+        return await probe_input(inp, task, provider, opts)
+    except ProbeError as exc:
+        return records.error_record(inp, task, provider.model, exc)
+    except Exception as exc:  # never lose an input to a bug: it ends as an error record
+        from probe.redaction import redact
+
+        err = ProbeError(redact(f"{item.id}: internal error: {type(exc).__name__}: {exc}"))
+        err.kind = "internal"
+        return records.error_record(inp, task, provider.model, err)

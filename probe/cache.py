@@ -1,0 +1,129 @@
+"""On-disk cache of model replies, so a re-run of anything costs no calls.
+
+Keyed by the whole request (model, server, how prefill is sent, messages, prefill, sampling
+settings) plus a sample index, so `--samples N` draws N independent answers while a re-run reuses
+them. Stored with the standard library's sqlite3 (WAL, safe across processes); API keys are never
+part of a key or a value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from probe.providers.base import Completion, Message, Provider
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("PROBE_CACHE_DIR"):
+        return Path(os.environ["PROBE_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "probe"
+
+
+class ResponseCache:
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / "responses.sqlite3"
+        self._db = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+        )
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return json.loads(row[0])
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
+            (key, json.dumps(value, ensure_ascii=False), time.time()),
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def request_key(identity: dict[str, Any], **request: Any) -> str:
+    blob = json.dumps(
+        {"who": identity, **request}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class CachedProvider:
+    """A provider that answers from the cache when it can. Only successful replies are stored."""
+
+    def __init__(
+        self, inner: Provider, cache: ResponseCache, *, api_base: str | None = None
+    ) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.api_base = api_base
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    @property
+    def capabilities(self):  # type: ignore[no-untyped-def]
+        return self.inner.capabilities
+
+    def forget_prefill(self, reason: str) -> None:
+        self.inner.forget_prefill(reason)
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        prefill: str | None = None,
+        max_tokens: int,
+        temperature: float,
+        want_p_yes: bool = False,
+        seed: int | None = None,
+        sample: int = 0,
+    ) -> Completion:
+        caps = self.inner.capabilities
+        key = request_key(
+            {
+                "model": self.inner.model,
+                "api_base": self.api_base,
+                "prefill_mode": caps.prefill if prefill else None,
+            },
+            messages=messages,
+            prefill=prefill,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            p_yes=want_p_yes and caps.logprobs,
+            seed=seed,
+            sample=sample,
+        )
+        hit = self.cache.get(key)
+        if hit is not None:
+            return Completion(**{**hit, "cached": True})
+        completion = await self.inner.complete(
+            messages,
+            prefill=prefill,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            want_p_yes=want_p_yes,
+            seed=seed,
+            sample=sample,
+        )
+        self.cache.put(key, {k: v for k, v in asdict(completion).items() if k != "cached"})
+        return completion
