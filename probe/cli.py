@@ -314,7 +314,8 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     if args["resume"] and not args["output"]:
         raise UsageError("--resume needs -o FILE: the file it resumes")
     model = args["model"] or DEFAULT_LOCAL_MODEL
-    as_jsonl = args["jsonl"] or not sys.stdout.isatty()
+    # Records go to stdout when asked, or when it is piped and no -o file takes them.
+    as_jsonl = args["jsonl"] or (not sys.stdout.isatty() and not args["output"])
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False)
     stdin_lines = sys.stdin if STDIN in args["inputs"] else None
@@ -463,7 +464,7 @@ def _summary(err: Any, stats: Any, calls: int, skipped: list[str], runfile: Any)
     if stats.verdicts:
         table.add_row("verdicts", ", ".join(f"{v} {n}" for v, n in stats.verdicts.most_common()))
     table.add_row(
-        "order flips", f"{stats.order_disagreements} (decide-first and explain-first disagree)"
+        "order", f"decide-first and explain-first disagree on {stats.order_disagreements}"
     )
     tokens = stats.prompt_tokens + stats.completion_tokens
     per = f", {tokens / stats.done:.0f} per input" if stats.done else ""

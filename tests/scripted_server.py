@@ -65,6 +65,9 @@ class ScriptedServer:
         self.reply = reply
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request
+        self.active = 0
+        self.max_active = 0  # most requests in flight at once
         self._lock = threading.Lock()
         server = self
 
@@ -80,8 +83,17 @@ class ScriptedServer:
                 with server._lock:
                     server.requests.append(payload)
                     server.headers.append(dict(self.headers))
+                    server.arrivals.append(time.monotonic())
                     n = len(server.requests)
-                r = server.reply(payload, n)
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                try:
+                    self._answer(server.reply(payload, n))
+                finally:
+                    with server._lock:
+                        server.active -= 1
+
+            def _answer(self, r: Reply) -> None:
                 if r.delay_s:
                     time.sleep(r.delay_s)
                 if r.drop:
@@ -137,3 +149,14 @@ def last_user_text(payload: dict[str, Any]) -> str:
 def prefill_of(payload: dict[str, Any]) -> str | None:
     last = payload["messages"][-1]
     return last["content"] if last["role"] == "assistant" else None
+
+
+def steady_model(payload: dict[str, Any], n: int) -> Reply:
+    """A model of known behaviour: says Yes, and continues any prefill it is given (echoing it,
+    as llama.cpp's llama-server does), defending the forced answer without pushback."""
+    prefill = prefill_of(payload)
+    if prefill:
+        return Reply(prefill + " because nothing in it is unexpected.")
+    if "last line" in last_user_text(payload):
+        return Reply("Something unexpected happens.\nAnswer: Yes")
+    return Reply("Yes. Something unexpected happens.")

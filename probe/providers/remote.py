@@ -113,8 +113,6 @@ class RemoteProvider:
             try:
                 response = await self.litellm.acompletion(**kwargs)
                 return self._completion(response, prefill, time.perf_counter() - start)
-            except ProviderError:
-                raise
             except Exception as exc:
                 if kwargs.get("logprobs") and _mentions(exc, "logprob"):
                     # The server refuses logprobs: go on without them for the rest of the run.
@@ -178,11 +176,11 @@ class RemoteProvider:
     def _completion(self, response: Any, prefill: str | None, latency: float) -> Completion:
         choices = getattr(response, "choices", None) or []
         if not choices:
-            raise ProviderError(f"{self.model} returned no choices", retryable=True)
+            raise EmptyReply("the reply has no choices")
         choice = choices[0]
         content = getattr(choice.message, "content", None)
         if content is None:
-            raise ProviderError(f"{self.model} returned an empty message", retryable=True)
+            raise EmptyReply("the reply has no message content")
         usage = getattr(response, "usage", None)
         usage_dict = None
         if usage is not None:
@@ -210,6 +208,7 @@ class RemoteProvider:
         kind = type(exc).__name__
         text = str(getattr(exc, "message", None) or exc)
         text = re.sub(r"^litellm\.\w+:\s*", "", text)
+        text = re.sub(rf"^{kind}:\s*", "", text)
         text = " ".join(text.split())[:300]
         tries = f" after {attempt + 1} attempts" if attempt else ""
         where = f" at {self.api_base}" if self.api_base else ""
@@ -248,7 +247,13 @@ def _status(exc: Exception) -> int | None:
     return status if isinstance(status, int) else None
 
 
+class EmptyReply(Exception):
+    """A 200 whose body holds no answer: treated like a server fault, so retried."""
+
+
 def _is_retryable(exc: Exception, status: int | None) -> bool:
+    if isinstance(exc, EmptyReply):
+        return True
     name = type(exc).__name__
     if name in {
         "Timeout",
@@ -263,15 +268,26 @@ def _is_retryable(exc: Exception, status: int | None) -> bool:
     return status in _RETRYABLE_STATUS
 
 
+def _retry_after(exc: Exception) -> float | None:
+    """Seconds the server asked us to wait. LiteLLM keeps the provider's headers on
+    `litellm_response_headers`; its rebuilt `response` has none."""
+    for headers in (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    ):
+        value = headers.get("retry-after") if headers is not None else None
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None  # an HTTP date: fall back to our own backoff
+    return None
+
+
 def _backoff(exc: Exception, attempt: int) -> float:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    retry_after = headers.get("retry-after") if headers is not None else None
-    if retry_after:
-        try:
-            return min(float(retry_after), _MAX_BACKOFF_S)
-        except ValueError:
-            pass
+    asked = _retry_after(exc)
+    if asked is not None:
+        return min(asked, _MAX_BACKOFF_S)
     return min(_MAX_BACKOFF_S, 0.5 * 2**attempt) * (0.5 + random.random() / 2)
 
 
