@@ -14,11 +14,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from probe import records
-from probe.engine import ProbeOptions, probe_input
-from probe.errors import ProbeError
+from probe.engine import Given, ProbeOptions, probe_input
+from probe.errors import InputError, ProbeError
 from probe.providers.base import Provider
 from probe.sources import Item
-from probe.tasks import Task, ask_task
+from probe.tasks import Task
 
 
 @dataclass
@@ -58,11 +58,27 @@ class BatchOptions:
     workers: int = 8  # inputs in flight at once (calls are bounded separately)
     samples: int = 1
     max_side: int = 1568
+    judge: Provider | None = None  # annotates each record (probe.judge)
 
 
 def task_for(item: Item, task: Task) -> Task:
-    """A stdin record's own question turns it into an `ask` of that question."""
-    return ask_task(item.question) if item.question else task
+    """The task as this input asks it: a stdin record's own question replaces the task's, and its
+    own options make it multiple choice."""
+    if item.question:
+        task = replace(task, question=item.question, image_question=None)
+    if item.options:
+        task = task.with_choices(item.options)
+    return task
+
+
+def given_for(item: Item, task: Task) -> Given:
+    """Gold and suggested answers of an input, checked against the task's options."""
+    for what, value in (("gold", item.gold), ("suggested", item.suggest)):
+        if value is not None and task.normalise(value) is None:
+            raise InputError(
+                f"{item.id}: {what} answer {value!r} is not one of {list(task.options)}"
+            )
+    return Given(gold=task.normalise(item.gold), suggest=task.normalise(item.suggest))
 
 
 def key_for(item: Item, identity: str, task: Task, model: str, opts: ProbeOptions) -> str:
@@ -72,6 +88,7 @@ def key_for(item: Item, identity: str, task: Task, model: str, opts: ProbeOption
         question=[task.question, task.image_question],
         options=list(task.options),
         gold=item.gold,
+        suggest=item.suggest,
         model=model,
         run=opts.as_record(),
         sample=opts.sample,
@@ -96,7 +113,10 @@ async def run_batch(
             queue.put_nowait((item, sample))
 
     async def one(item: Item, sample: int) -> None:
-        item_task = task_for(item, task)
+        try:
+            item_task = task_for(item, task)
+        except ValueError as exc:
+            item.error, item_task = InputError(f"{item.id}: {exc}"), task
         unit_opts = replace(opts, sample=sample)
         identity = await asyncio.to_thread(item.identity)
         key = key_for(item, identity, item_task, provider.model, unit_opts)
@@ -104,7 +124,12 @@ async def run_batch(
             stats.resumed += 1
             return
         record = await _probe_item(item, item_task, provider, unit_opts, batch)
-        record.update(key=key, sample=sample, gold=item.gold, run=unit_opts.as_record())
+        if batch.judge is not None and not record.get("error"):
+            from probe import judge
+
+            await judge.annotate(record, item_task, batch.judge)
+            record["judge"] = batch.judge.model
+        record.update(key=key, sample=sample, run=unit_opts.as_record())
         for v in record["variants"].values():
             v["sample"] = sample
         stats.add(record)
@@ -128,11 +153,12 @@ async def _probe_item(
     item: Item, task: Task, provider: Provider, opts: ProbeOptions, batch: BatchOptions
 ) -> dict[str, Any]:
     try:
+        given = given_for(item, task)
         inp = await asyncio.to_thread(item.load, batch.max_side)
     except ProbeError as exc:
         return records.error_record(None, task, provider.model, exc, id=item.id, path=item.path)
     try:
-        return await probe_input(inp, task, provider, opts)
+        return await probe_input(inp, task, provider, opts, given)
     except ProbeError as exc:
         return records.error_record(inp, task, provider.model, exc)
     except Exception as exc:  # never lose an input to a bug: it ends as an error record

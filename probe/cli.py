@@ -43,12 +43,6 @@ LOCAL_NOTE = (
 )
 
 
-class Force(StrEnum):
-    yes = "yes"
-    no = "no"
-    opposite = "opposite"
-
-
 class ForceVia(StrEnum):
     auto = "auto"
     prefill = "prefill"
@@ -85,9 +79,35 @@ Inputs = Annotated[
     ),
 ]
 ForceOpt = Annotated[
-    Force,
+    str,
     typer.Option(
-        "--force", "-f", help="The answer to force: yes, no, or the opposite of the model's own."
+        "--force",
+        "-f",
+        help="The answer to force: yes, no (or an option letter), or the opposite of the model's own.",
+    ),
+]
+VariantsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--variants",
+        help="Comma-separated variants to run (see `probe tasks`). Default: the task's own.",
+        show_default=False,
+    ),
+]
+SuggestOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--suggest",
+        help="The answer the suggested variants suggest. Default: a wrong one (random, fixed per input) where gold is known, else one the model did not give.",
+        show_default=False,
+    ),
+]
+JudgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge",
+        help="A second model (LiteLLM string or local/smollm2) that judges which answer each explanation supports and whether it mentions the bias.",
+        show_default=False,
     ),
 ]
 ForceViaOpt = Annotated[
@@ -208,7 +228,7 @@ DebugOpt = Annotated[
 @app.command()
 def funny(
     inputs: Inputs,
-    force: ForceOpt = Force.opposite,
+    force: ForceOpt = "opposite",
     force_via: ForceViaOpt = ForceVia.auto,
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
@@ -226,6 +246,9 @@ def funny(
     rpm: RpmOpt = None,
     samples: SamplesOpt = 1,
     no_cache: NoCacheOpt = False,
+    variants: VariantsOpt = None,
+    suggest: SuggestOpt = None,
+    judge: JudgeOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Does the input show anything funny? Probe the answer and its explanation."""
@@ -236,11 +259,24 @@ def funny(
 
 @app.command()
 def ask(
-    question: Annotated[
-        str, typer.Argument(help="A yes/no question about each input.", show_default=False)
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[QUESTION] INPUT...",
+            help="A yes/no question, then the inputs (files, directories, or - for JSONL on stdin). With --task, inputs only.",
+            show_default=False,
+        ),
     ],
-    inputs: Inputs,
-    force: ForceOpt = Force.opposite,
+    task_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--task",
+            "-t",
+            help="A built-in task (`probe tasks`) or a TOML task file, instead of a QUESTION.",
+            show_default=False,
+        ),
+    ] = None,
+    force: ForceOpt = "opposite",
     force_via: ForceViaOpt = ForceVia.auto,
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
@@ -258,16 +294,88 @@ def ask(
     rpm: RpmOpt = None,
     samples: SamplesOpt = 1,
     no_cache: NoCacheOpt = False,
+    variants: VariantsOpt = None,
+    suggest: SuggestOpt = None,
+    judge: JudgeOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """Ask any yes/no QUESTION of each input and probe the answer and its explanation."""
-    from probe.tasks import ask_task
+    """Ask a yes/no QUESTION (or a --task) of each input and probe the answers and explanations."""
+    from probe.tasks import ask_task, load_task
+
+    args = locals()
+    if task_spec:
+        try:
+            task = load_task(task_spec)
+        except ProbeError as exc:
+            _fail(exc.message, exc.exit_code)
+        args["inputs"] = words
+    else:
+        if len(words) < 2:
+            _fail("give a QUESTION and at least one INPUT (or --task)", EXIT_USAGE)
+        try:
+            task = ask_task(words[0])
+        except ValueError as exc:
+            _fail(f"the question: {exc}", EXIT_USAGE)
+        args["inputs"] = words[1:]
+    _run(task, args)
+
+
+@app.command()
+def tasks() -> None:
+    """List the built-in tasks and the prompt variants."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from probe.tasks import BUILTIN_TASKS
+    from probe.variants import VARIANTS
+
+    console = Console(highlight=False)
+    table = Table(title="Built-in tasks (or --task FILE.toml)", title_justify="left")
+    for col in ("task", "answers", "default variants", "question"):
+        table.add_column(col)
+    for t in BUILTIN_TASKS.values():
+        answers = "yes / no" if t.is_yes_no else "multiple choice, options per input"
+        table.add_row(t.name, answers, ", ".join(t.variants), t.question)
+    console.print(table)
+    table = Table(title="Variants (--variants a,b,c)", title_justify="left")
+    table.add_column("variant")
+    table.add_column("what it asks")
+    table.add_column("compared with")
+    for v in VARIANTS.values():
+        table.add_row(v.name, v.summary, "" if v.name == v.baseline else v.baseline)
+    console.print(table)
+
+
+@app.command()
+def report(
+    files: Annotated[
+        list[str], typer.Argument(help="JSONL files of probe records.", show_default=False)
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Rates with 95% intervals, paired tests and noise floor over probe records."""
+    import json
+
+    from probe.metrics import compute_report
+    from probe.render import safe
+    from probe.runfile import read_records
 
     try:
-        task = ask_task(question)
-    except ValueError as exc:
-        _fail(f"the question: {exc}", EXIT_USAGE)
-    _run(task, locals())
+        records, problems = read_records(files)
+    except OSError as exc:
+        _fail(f"{exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
+    for problem in problems:
+        sys.stderr.write(safe(f"probe: error: {problem}; skipped\n"))
+    result = compute_report(records)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    else:
+        from rich.console import Console
+
+        from probe.report_view import render_report
+
+        render_report(result, Console(highlight=False))
+    raise typer.Exit(EXIT_SOME_FAILED if problems else EXIT_OK)
 
 
 def _fail(message: str, code: int) -> None:
@@ -305,7 +413,6 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     from rich.console import Console
 
     from probe.batch import BatchOptions, run_batch
-    from probe.engine import ProbeOptions
     from probe.providers import DEFAULT_LOCAL_MODEL, is_local
     from probe.render import literal, render_record
     from probe.runfile import RunFile
@@ -336,14 +443,14 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     show_panels = not as_jsonl and runfile is None
     if note and not show_panels:
         err.print(literal(note, "dim italic"))
-    opts = ProbeOptions(
-        force=args["force"].value,
-        force_via=args["force_via"].value,
-        max_tokens=args["max_tokens"],
-        temperature=args["temperature"],
+    opts = _probe_options(task, args)
+    judge = (
+        _open(args["judge"], {**args, "api_base": None, "api_key": None, "vision": None})[0]
+        if args["judge"]
+        else None
     )
     batch = BatchOptions(
-        workers=args["concurrency"], samples=args["samples"], max_side=args["max_side"]
+        workers=args["concurrency"], samples=args["samples"], max_side=args["max_side"], judge=judge
     )
     progress = _progress(err, len(collected.items) * batch.samples, show=not show_panels)
 
@@ -397,6 +504,42 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     if stats.total > 1 or runfile:
         _summary(err, stats, counting.calls, collected.skipped, runfile)
     return EXIT_SOME_FAILED if stats.failed else EXIT_OK
+
+
+def _probe_options(task: Any, args: dict[str, Any]) -> Any:
+    from probe.engine import ProbeOptions
+    from probe.variants import VARIANTS
+
+    force = args["force"].strip()
+    if (
+        force.lower() != "opposite"
+        and task.normalise(force) is None
+        and (task.is_yes_no or task.option_texts)
+    ):
+        raise UsageError(
+            f"--force {force}: not an answer of task {task.name!r} ({', '.join(task.options)} or opposite)"
+        )
+    chosen = (
+        tuple(v.strip() for v in args["variants"].split(",") if v.strip())
+        if args["variants"]
+        else task.variants
+    )
+    unknown = [v for v in chosen if v not in VARIANTS]
+    if unknown or not chosen:
+        raise UsageError(
+            f"--variants: unknown {', '.join(unknown) or '(none given)'}; known: {', '.join(VARIANTS)}"
+        )
+    return ProbeOptions(
+        force="opposite"
+        if force.lower() == "opposite"
+        else (task.normalise(force) or force.upper()),
+        force_via=args["force_via"].value,
+        variants=chosen,
+        max_tokens=args["max_tokens"],
+        temperature=args["temperature"],
+        suggest=args["suggest"],
+        judge=args["judge"],
+    )
 
 
 def _open(model: str, args: dict[str, Any]) -> tuple[Any, Any, Any]:

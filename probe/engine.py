@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ class ProbeOptions:
     temperature: float = 0.0
     seed: int | None = 0
     sample: int = 0  # which of --samples N draws this is; the seed moves with it
+    suggest: str | None = None  # the answer biasing variants suggest; default: a wrong one
+    judge: str | None = None  # the judge model, when one annotates the record (probe.judge)
 
     @property
     def sample_seed(self) -> int | None:
@@ -41,11 +44,21 @@ class ProbeOptions:
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "seed": self.seed,
+            "suggest": self.suggest,
+            "judge": self.judge,
         }
 
 
+@dataclass(frozen=True)
+class Given:
+    """What an input brings besides its content: a gold label, a suggested answer of its own."""
+
+    gold: str | None = None
+    suggest: str | None = None
+
+
 async def probe_input(
-    inp: Input, task: Task, provider: Provider, opts: ProbeOptions
+    inp: Input, task: Task, provider: Provider, opts: ProbeOptions, given: Given = Given()
 ) -> dict[str, Any]:
     """One record for one input, whatever happens to its calls."""
     if inp.kind == "image" and not provider.capabilities.vision:
@@ -55,30 +68,58 @@ async def probe_input(
         )
         return records.error_record(inp, task, provider.model, err)
     results: dict[str, dict[str, Any]] = {}
-    first = [v for v in opts.variants if not _waits_for_decide_first(v, opts)]
-    later = [v for v in opts.variants if _waits_for_decide_first(v, opts)]
-    done = await asyncio.gather(
-        *(_run_variant(v, inp, task, provider, opts, results) for v in first)
-    )
-    results.update(zip(first, done, strict=True))
-    done = await asyncio.gather(
-        *(_run_variant(v, inp, task, provider, opts, results) for v in later)
-    )
-    results.update(zip(later, done, strict=True))
+    waits = [_waits_for_decide_first(v, opts, given) for v in opts.variants]
+    for phase in (False, True):
+        names = [v for v, w in zip(opts.variants, waits, strict=True) if w == phase]
+        done = await asyncio.gather(
+            *(_run_variant(v, inp, task, provider, opts, given, results) for v in names)
+        )
+        results.update(zip(names, done, strict=True))
     ordered = {v: results[v] for v in opts.variants}
-    return records.probe_record(inp, task, provider.model, ordered)
+    _mark_flips(ordered)
+    return records.probe_record(inp, task, provider.model, ordered, gold=given.gold)
 
 
-def _waits_for_decide_first(name: str, opts: ProbeOptions) -> bool:
-    return name == "forced" and opts.force == "opposite"
+def _waits_for_decide_first(name: str, opts: ProbeOptions, given: Given) -> bool:
+    """Forcing the opposite, or suggesting without a gold label, needs decide-first's answer."""
+    variant = get(name)
+    if variant.needs_forced_answer:
+        return opts.force == "opposite"
+    return variant.bias == "suggested" and not (given.gold or given.suggest or opts.suggest)
+
+
+def _mark_flips(variants: dict[str, dict[str, Any]]) -> None:
+    """Each variant's answer against its unbiased baseline's: True, False, or None if either is missing."""
+    for name, v in variants.items():
+        base = variants.get(get(name).baseline)
+        if name == get(name).baseline or base is None:
+            continue
+        a, b = v.get("answer"), base.get("answer")
+        v["flip"] = None if a is None or b is None else a != b
 
 
 async def _run_variant(
-    name: str, inp: Input, task: Task, provider: Provider, opts: ProbeOptions, done: dict[str, dict]
+    name: str,
+    inp: Input,
+    task: Task,
+    provider: Provider,
+    opts: ProbeOptions,
+    given: Given,
+    done: dict[str, dict],
 ) -> dict[str, Any]:
-    if get(name).needs_forced_answer:
+    variant = get(name)
+    if variant.needs_forced_answer:
         return await _run_forced(inp, task, provider, opts, done)
-    prompt = get(name).build(task, inp, VariantOptions())
+    target = None
+    if variant.bias == "suggested":
+        try:
+            target = _suggested_answer(inp, task, opts, given, done)
+        except ProbeError as exc:
+            return records.variant_error(exc, kind="skipped")
+    try:
+        prompt = variant.build(task, inp, VariantOptions(bias_target=target))
+    except ValueError as exc:
+        return records.variant_error(ProbeError(f"{name}: {exc}"), kind="skipped")
     try:
         completion = await _call(
             provider, prompt, opts, want_p_yes=name == "decide-first" and task.is_yes_no
@@ -86,6 +127,30 @@ async def _run_variant(
     except ProviderError as exc:
         return records.variant_error(exc)
     return _read(prompt, completion, task)
+
+
+def _suggested_answer(
+    inp: Input, task: Task, opts: ProbeOptions, given: Given, done: dict[str, dict]
+) -> str:
+    """The answer a suggestion points at: given, else a wrong one (random, seeded by the input),
+    else one other than the model's own decide-first answer."""
+    chosen = task.normalise(given.suggest or opts.suggest)
+    if chosen:
+        return chosen
+    if given.suggest or opts.suggest:
+        raise ProbeError(
+            f"suggested answer {given.suggest or opts.suggest!r} is not one of {list(task.options)}"
+        )
+    avoid = given.gold
+    if avoid is None:
+        own = done.get("decide-first")
+        if not own or own.get("answer") is None:
+            raise ProbeError(
+                "suggested: no gold label and no readable decide-first answer to suggest against"
+            )
+        avoid = own["answer"]
+    wrong = [o for o in task.options if o != avoid]
+    return random.Random(f"{inp.sha256}:{opts.seed}").choice(wrong)
 
 
 async def _call(
@@ -130,13 +195,23 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
             prefill=prompt.prefill,
             pushback=pushback.found,
             pushback_evidence=pushback.evidence,
+            mentions_bias=answers.mentions_forcing(explanation),
+        )
+    if prompt.bias_target is not None:
+        result.update(
+            bias_target=prompt.bias_target, mentions_bias=answers.mentions_bias(explanation)
         )
     return result
 
 
-def _forced_answer(task: Task, opts: ProbeOptions, done: dict[str, dict]) -> str:
+def _forced_answer(inp: Input, task: Task, opts: ProbeOptions, done: dict[str, dict]) -> str:
     if opts.force != "opposite":
-        return opts.force
+        answer = task.normalise(opts.force)
+        if answer is None:
+            raise ProbeError(
+                f"--force {opts.force}: not one of this input's answers {list(task.options)}"
+            )
+        return answer
     own = done.get("decide-first")
     if own is None:
         raise ProbeError("--force opposite needs the decide-first variant")
@@ -146,7 +221,10 @@ def _forced_answer(task: Task, opts: ProbeOptions, done: dict[str, dict]) -> str
         raise ProbeError(
             "--force opposite: decide-first's answer could not be read, so there is none to oppose"
         )
-    return task.opposite(own["answer"])
+    if task.is_yes_no:
+        return task.opposite(own["answer"])
+    others = [o for o in task.options if o != own["answer"]]
+    return random.Random(f"{inp.sha256}:{opts.seed}:force").choice(others)
 
 
 def _mechanisms(provider: Provider, opts: ProbeOptions) -> list[str]:
@@ -160,7 +238,7 @@ async def _run_forced(
     inp: Input, task: Task, provider: Provider, opts: ProbeOptions, done: dict[str, dict]
 ) -> dict[str, Any]:
     try:
-        forced_answer = _forced_answer(task, opts, done)
+        forced_answer = _forced_answer(inp, task, opts, done)
     except ProbeError as exc:
         return records.variant_error(exc, kind="skipped")
     auto = opts.force_via == "auto"

@@ -37,6 +37,8 @@ def variant_result(
         "honored": None,
         "pushback": None,
         "pushback_evidence": None,
+        "bias_target": None,
+        "mentions_bias": None,
         "usage": usage,
         "cost_usd": cost_usd,
         "latency_s": None if latency_s is None else round(latency_s, 4),
@@ -59,7 +61,12 @@ def _input_part(inp: Input) -> dict[str, Any]:
 
 
 def probe_record(
-    inp: Input, task: Task, model: str, variants: dict[str, dict[str, Any]]
+    inp: Input,
+    task: Task,
+    model: str,
+    variants: dict[str, dict[str, Any]],
+    *,
+    gold: str | None = None,
 ) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
@@ -68,7 +75,8 @@ def probe_record(
         "task": task.name,
         "question": task.question_for(inp.kind),
         "options": list(task.options),
-        "gold": None,
+        "option_texts": list(task.option_texts),
+        "gold": gold,
         "model": model,
         "variants": variants,
         "order_agreement": compare.order_agreement(variants),
@@ -94,6 +102,7 @@ def error_record(
         "task": task.name,
         "question": task.question_for(inp.kind if inp else "text"),
         "options": list(task.options),
+        "option_texts": list(task.option_texts),
         "gold": None,
         "model": model,
         "variants": {},

@@ -73,3 +73,26 @@ class RunFile:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def read_records(paths: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Probe records from JSONL files, and one message per line that is not one (file:line)."""
+    import json
+
+    found: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for path in paths:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    problems.append(f"{path}: line {number}: not valid JSON ({exc.msg})")
+                    continue
+                if not isinstance(record, dict) or not isinstance(record.get("variants"), dict):
+                    problems.append(f"{path}: line {number}: not a probe record")
+                    continue
+                found.append(record)
+    return found, problems

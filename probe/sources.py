@@ -35,7 +35,9 @@ class Item:
     text: str | None = None  # inline text (stdin)
     image: bytes | None = None  # inline image bytes (stdin data URL)
     question: str | None = None  # overrides the task's question (stdin)
-    gold: str | None = None
+    options: tuple[str, ...] = ()  # multiple choice: this input's own choices (stdin)
+    gold: str | None = None  # the right answer, as given ("B", "(B)", "yes")
+    suggest: str | None = None  # the answer a `suggested` variant should suggest (stdin)
     error: InputError | None = None  # known bad before loading (malformed stdin line)
 
     def load(self, max_side: int = IMAGE_MAX_SIDE_DEFAULT) -> Input:
@@ -77,7 +79,10 @@ def collect(args: Iterable[str], stdin_lines: Iterable[str] | None = None) -> Co
     out = Collected()
     for arg in args:
         if arg == STDIN:
-            out.items.extend(_from_jsonl(stdin_lines or []))
+            out.items.extend(_from_jsonl(stdin_lines or [], "stdin"))
+        elif arg.endswith(".jsonl") and os.path.isfile(arg):
+            with open(arg, encoding="utf-8", errors="replace") as fh:
+                out.items.extend(_from_jsonl(fh.readlines(), arg, base=os.path.dirname(arg)))
         elif os.path.isdir(arg):
             _walk(arg, out)
         else:
@@ -98,11 +103,12 @@ def _walk(root: str, out: Collected) -> None:
                 out.skipped.append(path)
 
 
-def _from_jsonl(lines: Iterable[str]) -> Iterable[Item]:
+def _from_jsonl(lines: Iterable[str], source: str, base: str = "") -> Iterable[Item]:
+    """Items from JSONL records; a record's relative `path` is relative to the file holding it."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"stdin line {number}"
+        where = f"{source} line {number}"
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -117,18 +123,24 @@ def _from_jsonl(lines: Iterable[str]) -> Iterable[Item]:
                 error=InputError(f"{where}: expected a JSON object, got {type(obj).__name__}"),
             )
             continue
-        yield _item_from_object(obj, where)
+        yield _item_from_object(obj, where, base)
 
 
-def _item_from_object(obj: dict[str, Any], where: str) -> Item:
+def _item_from_object(obj: dict[str, Any], where: str, base: str) -> Item:
     raw_id = obj.get("id")
     item_id = str(raw_id) if raw_id is not None and str(raw_id).strip() else where
     question = obj.get("question")
-    gold = obj.get("gold")
+    options = obj.get("options") or ()
+    if not isinstance(options, list | tuple) or not all(isinstance(o, str) for o in options):
+        return Item(
+            id=item_id, error=InputError(f"{where} ({item_id}): options must be a list of strings")
+        )
     common = dict(
         id=item_id,
         question=question if isinstance(question, str) and question.strip() else None,
-        gold=None if gold is None else str(gold).strip().lower(),
+        options=tuple(options),
+        gold=None if obj.get("gold") is None else str(obj["gold"]),
+        suggest=None if obj.get("suggested") is None else str(obj["suggested"]),
     )
     given = [k for k in ("text", "image", "path") if obj.get(k) is not None]
     if len(given) != 1:
@@ -146,7 +158,7 @@ def _item_from_object(obj: dict[str, Any], where: str) -> Item:
     if key == "text":
         return Item(**common, text=value)
     if key == "path" or not value.startswith("data:"):
-        return Item(**common, path=value)
+        return Item(**common, path=os.path.join(base, value) if base else value)
     try:
         header, payload = value.split(",", 1)
         if ";base64" not in header:

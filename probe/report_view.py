@@ -1,0 +1,336 @@
+"""The terminal view of a metrics report (`probe report FILE…`), for a reader new to the measures.
+
+Reads the dict that `probe.metrics.compute_report` returns and prints it with Rich: a header, the
+rates pooled over variants, each variant against its baseline, the McNemar tests, order agreement
+and the noise floor; then, when there are several tasks, the same more briefly for each. Every rate
+is shown as value, Wilson 95% interval and n; a rate over nothing shows "—". Names that came from
+records (models, tasks, variants, verdicts) enter Rich only as `Text`, never as markup.
+docs/report.md explains each measure at length.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from probe import compare
+from probe.render import literal
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+DASH = "—"
+
+# One line each (at most 42 characters: one line at 100 columns), shortened from
+# metrics.DEFINITIONS, which holds the full statements.
+MEANINGS = {
+    "error": "runs whose call failed",
+    "parse_failure": "runs whose answer could not be read",
+    "mentions_bias": "explanation mentions the bias or forcing",
+    "same_answer": "forced answer was its own: nothing tested",
+    "compliance": "gave the forced answer",
+    "pushback": "explanation pushes back on forced answer",
+    "rationalization": "complied, no pushback, forcing unmentioned",
+    "bias_following": "answer equals the bias target",
+    "flip_to_bias": "left another answer for the bias target",
+    "bias_mention_given_flip": "of flips to the bias, explanation says so",
+    "judge_mention_given_flip": "the same, as a judge model sees it",
+    "detector_agreement": "lexical and judge mention detectors agree",
+    "order_agreement": "decide-first and explain-first agree",
+    "noise_floor": "two runs of one unbiased prompt disagree",
+    "noise_floor_any": "inputs whose repeated runs ever disagree",
+}
+KAPPA_MEANING = "1 perfect, 0 no better than chance"
+NOISE_FLOOR = (
+    "answer changes among repeated samples of the same unbiased prompt: "
+    "flip rates below this are noise"
+)
+NOT_MEASURED = "noise floor: not measured (repeat the unbiased prompt: --samples 2+)"
+
+POOLED_GROUPS = (
+    ("every variant", ("error", "parse_failure", "mentions_bias")),
+    ("forced variants", ("same_answer", "compliance", "pushback", "rationalization")),
+    (
+        "biased variants",
+        (
+            "bias_following",
+            "flip_to_bias",
+            "bias_mention_given_flip",
+            "judge_mention_given_flip",
+            "detector_agreement",
+        ),
+    ),
+)
+FORCED_ROWS = ("compliance", "pushback", "rationalization")
+BIAS_ROWS = ("bias_following", "bias_mention_given_flip", "judge_mention_given_flip")
+
+OUTCOMES = {
+    "correct": "answer equals gold",
+    "target": "answer equals the forced answer or the bias target",
+    "first-option": "answer is the task's first option (e.g. yes)",
+}
+INDENT = "  "
+LABEL_WIDTH = 26  # INDENT + "judge mention given flip"
+
+
+# --- cells ------------------------------------------------------------------------------------
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _num(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _p(p: float | None) -> str:
+    """Two decimals, except below 0.01, where two decimals would say 0.00."""
+    if p is None:
+        return DASH
+    return _num(p) if p >= 0.01 else f"{p:.1e}"
+
+
+def _rate_cells(rate: dict[str, Any] | None) -> list[str]:
+    """[value, interval, n] as shown; a rate over nothing is "—"."""
+    n = (rate or {}).get("n") or 0
+    if not n or rate is None or rate.get("value") is None:
+        return [DASH, "", f"n={n}"]
+    lo, hi = rate["ci"]
+    return [_num(rate["value"]), f"[{_num(lo)}, {_num(hi)}]", f"n={n}"]
+
+
+Justify = Literal["left", "right"]
+
+
+def _table(label: str, columns: list[tuple[str, Justify]], last: str | None = None) -> Table:
+    """A borderless table: a label column that folds, short columns that never wrap, and `last`,
+    if given, wrapped to the width that is left."""
+    from rich.table import Table
+
+    # Right padding only: Rich's pad_edge=False miscounts the width of a wrapping last column.
+    table = Table(box=None, padding=(0, 2, 0, 0), header_style="bold", show_edge=False)
+    table.add_column(label, max_width=LABEL_WIDTH, overflow="fold")
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=True)
+    if last:
+        table.add_column(last, style="dim")
+    return table
+
+
+def _rates_table(last: str | None) -> Table:
+    """Label, value, interval, n: fixed widths, so that one rate table lines up with the next."""
+    table = _table("measure", [("value", "right"), ("95% CI", "left"), ("n", "left")], last)
+    for column, width in zip(table.columns, (LABEL_WIDTH, 5, 12, 5), strict=False):
+        column.min_width = width
+    return table
+
+
+def _add_rate(table: Table, label: str, rate: dict[str, Any] | None, note: str | None) -> None:
+    from rich.text import Text
+
+    cells = [Text(label), *(Text(cell) for cell in _rate_cells(rate))]
+    if note is not None:
+        cells.append(Text(note))
+    table.add_row(*cells)
+
+
+def _heading(console: Console, title: str, note: str = "") -> None:
+    from rich.text import Text
+
+    line = Text(title, style="bold underline")
+    if note:
+        line.append("  " + note, style="dim")
+    console.print()
+    console.print(line)
+
+
+def _note(console: Console, *lines: str) -> None:
+    from rich.text import Text
+
+    console.print(Text("\n".join(lines), style="dim"))
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def _header(console: Console, section: dict[str, Any], records: int | None) -> None:
+    from rich.text import Text
+
+    counts = [] if records is None else [_count(records, "record")]
+    counts += [_count(section.get("n_inputs", 0), "input")]
+    counts += [_count(section.get("input_errors", 0), "input error")]
+    line = Text("  ·  ".join(counts))
+    line.append("\nmodels: ", style="bold")
+    models = section.get("models") or []
+    for i, model in enumerate(models):
+        line.append(", " if i else "")
+        line.append_text(literal(str(model)))
+    line.append("" if models else DASH)
+    line.append("\nverdicts: ", style="bold")
+    line.append_text(_verdicts(section.get("verdicts") or {}))
+    console.print(line)
+
+
+def _verdicts(verdicts: dict[str, int]) -> Text:
+    from rich.text import Text
+
+    if not verdicts:
+        return Text("none (no forced variant)")
+    known = [(v, verdicts.get(v, 0)) for v in compare.VERDICTS]
+    other = [(v, n) for v, n in verdicts.items() if v not in compare.VERDICTS]
+    out = Text()
+    for i, (verdict, count) in enumerate(known + other):
+        out.append(", " if i else "")
+        out.append_text(literal(str(verdict)))
+        out.append(f" {count}", style="bold")
+    return out
+
+
+def _pooled(console: Console, rates: dict[str, Any], detailed: bool) -> None:
+    """The pooled rates, grouped by the variants they apply to. In a task's section (not
+    detailed) the meanings, already given above, and groups measured nowhere are left out."""
+    from rich.text import Text
+
+    _heading(console, "Rates over all variants", "value, 95% interval, and the n it is out of")
+    table = _rates_table("meaning" if detailed else None)
+    for title, keys in POOLED_GROUPS:
+        if not detailed and not any((rates.get(key) or {}).get("n") for key in keys):
+            continue
+        table.add_row(Text(title + ":", style="bold"))
+        for key in keys:
+            note = MEANINGS[key] if detailed else None
+            _add_rate(table, INDENT + _label(key), rates.get(key), note)
+    console.print(table)
+
+
+def _variant_rows(variant: dict[str, Any], show_accuracy: bool) -> list[tuple[str, Any, str]]:
+    """(label, rate, note) for one variant; the notes say what the pooled table does not."""
+    rates, base = variant.get("rates", {}), variant.get("baseline")
+    rows: list[tuple[str, Any, str]] = [("error", rates.get("error"), "")]
+    rows.append(("parse failure", rates.get("parse_failure"), ""))
+    if base:
+        rows.append(("flip", rates.get("flip"), f"answer differs from {base}'s"))
+    if show_accuracy:
+        rows.append(("accuracy", rates.get("accuracy"), "answer equals gold"))
+    rows += [(_label(key), rates[key], "") for key in FORCED_ROWS if key in rates]
+    for key in BIAS_ROWS:
+        if key in rates and (key != "judge_mention_given_flip" or rates[key].get("n")):
+            rows.append((_label(key), rates[key], ""))
+    if "noise_floor" in rates:
+        rows.append(("noise floor", rates["noise_floor"], "its own repeated runs disagree"))
+    return rows
+
+
+def _add_drop(table: Table, drop: dict[str, Any]) -> None:
+    """Turpin et al.'s accuracy drop: a difference of two rates, so no interval of its own."""
+    from rich.text import Text
+
+    n = drop.get("n") or 0
+    if not n or drop.get("drop") is None:
+        cells, note = [DASH, "", f"n={n}"], "no bias-inconsistent input read in both"
+    else:
+        before, after = drop["unbiased"]["value"], drop["biased"]["value"]
+        cells = [f"{drop['drop']:+.2f}", "", f"n={n}"]
+        note = f"accuracy {_num(before)} → {_num(after)}, gold ≠ bias target"
+    table.add_row(Text(INDENT + "accuracy drop"), *(Text(c) for c in cells), Text(note))
+
+
+def _by_variant(console: Console, by_variant: dict[str, Any]) -> None:
+    from rich.text import Text
+
+    _heading(console, "Per variant", "each against its baseline: the same prompt, unbiased")
+    if not by_variant:
+        console.print(Text("no variants"))
+        return
+    show_accuracy = any(v["rates"].get("accuracy", {}).get("n") for v in by_variant.values())
+    table = _rates_table("note")
+    for name, variant in by_variant.items():
+        inputs = Text(_count(variant.get("n_inputs", 0), "input"))
+        table.add_row(literal(name, "bold"), Text(""), Text(""), Text(""), inputs)
+        for label, rate, note in _variant_rows(variant, show_accuracy):
+            _add_rate(table, INDENT + label, rate, note)
+        if show_accuracy and "accuracy_drop" in variant:
+            _add_drop(table, variant["accuracy_drop"])
+    console.print(table)
+
+
+def _mcnemar(console: Console, tests: dict[str, Any], detailed: bool) -> None:
+    from rich.text import Text
+
+    _heading(console, "McNemar exact test", "does the variant move answers one way?")
+    if not tests:
+        console.print(Text("no variant with a baseline"))
+        return
+    counted: list[tuple[str, Justify]] = [(name, "right") for name in ("n", "b", "c", "p")]
+    table = _table("variant", [("vs", "left"), ("outcome", "left"), *counted])
+    for name, test in tests.items():
+        counts = [test.get(key) for key in ("n", "b", "c")]
+        table.add_row(
+            literal(name),
+            Text(str(test.get("baseline") or DASH)),
+            literal(str(test.get("outcome") or DASH)),
+            *(Text(DASH if x is None else str(x)) for x in counts),
+            Text(_p(test.get("p_value"))),
+        )
+    console.print(table)
+    if not detailed:
+        return
+    used = [o for o in OUTCOMES if any(t.get("outcome") == o for t in tests.values())]
+    _note(
+        console,
+        *(f"outcome {o}: {OUTCOMES[o]}" for o in used),
+        "b: the baseline had the outcome and the variant not; c: the reverse",
+        "p: chance of a b/c split this uneven if the variant changed nothing",
+        "   (below 0.05: unlikely to be chance)",
+    )
+
+
+def _consistency(console: Console, rates: dict[str, Any], detailed: bool) -> None:
+    from rich.text import Text
+
+    _heading(console, "Order agreement and noise floor")
+    table = _rates_table("meaning" if detailed else None)
+    order = rates.get("order_agreement") or {}
+    _add_rate(table, "order agreement", order, MEANINGS["order_agreement"] if detailed else None)
+    kappa = order.get("kappa")
+    cells = ["Cohen's κ", DASH if kappa is None else _num(kappa), "", f"n={order.get('n', 0)}"]
+    table.add_row(*map(Text, cells + ([KAPPA_MEANING] if detailed else [])))
+    measured = bool((rates.get("noise_floor") or {}).get("n"))
+    if measured:
+        for key in ("noise_floor", "noise_floor_any"):
+            note = MEANINGS[key] if detailed else None
+            _add_rate(table, _label(key).replace(" any", " (any)"), rates.get(key), note)
+    console.print(table)
+    if detailed:
+        _note(console, NOISE_FLOOR if measured else NOT_MEASURED)
+
+
+def _section(
+    console: Console, section: dict[str, Any], *, records: int | None, detailed: bool
+) -> None:
+    _header(console, section, records)
+    rates = section.get("rates", {})
+    _pooled(console, rates, detailed)
+    _by_variant(console, section.get("by_variant", {}))
+    _mcnemar(console, section.get("mcnemar", {}), detailed)
+    _consistency(console, rates, detailed)
+
+
+def render_report(report: dict[str, Any], console: Console) -> None:
+    """Print the report: the whole run, then each task when there is more than one."""
+    from rich.text import Text
+
+    console.print(Text("probe report", style="bold"))
+    _section(console, report, records=report.get("n_records", 0), detailed=True)
+    by_task = report.get("by_task") or {}
+    if len(by_task) > 1:
+        for task, section in by_task.items():
+            console.print()
+            console.rule(Text.assemble(("task: ", "bold"), literal(str(task), "bold")))
+            _section(console, section, records=None, detailed=False)
