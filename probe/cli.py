@@ -220,6 +220,14 @@ NoCacheOpt = Annotated[
     bool,
     typer.Option("--no-cache", help="Do not read or write the response cache (PROBE_CACHE_DIR)."),
 ]
+JudgeApiBaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge-api-base",
+        help="Base URL of an OpenAI-compatible server for the --judge model (it shares --api-key).",
+        show_default=False,
+    ),
+]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show tracebacks and how capabilities were decided.")
 ]
@@ -249,6 +257,7 @@ def funny(
     variants: VariantsOpt = None,
     suggest: SuggestOpt = None,
     judge: JudgeOpt = None,
+    judge_api_base: JudgeApiBaseOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Does the input show anything funny? Probe the answer and its explanation."""
@@ -297,6 +306,7 @@ def ask(
     variants: VariantsOpt = None,
     suggest: SuggestOpt = None,
     judge: JudgeOpt = None,
+    judge_api_base: JudgeApiBaseOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Ask a yes/no QUESTION (or a --task) of each input and probe the answers and explanations."""
@@ -444,11 +454,10 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     if note and not show_panels:
         err.print(literal(note, "dim italic"))
     opts = _probe_options(task, args)
-    judge = (
-        _open(args["judge"], {**args, "api_base": None, "api_key": None, "vision": None})[0]
-        if args["judge"]
-        else None
-    )
+    judge = None
+    if args["judge"]:
+        judge_args = {**args, "api_base": args["judge_api_base"], "vision": None}
+        judge = _open(args["judge"], judge_args)[0]
     batch = BatchOptions(
         workers=args["concurrency"], samples=args["samples"], max_side=args["max_side"], judge=judge
     )
