@@ -173,7 +173,8 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
     if prompt.answer_at == "given":
         answer, explanation = prompt.forced_answer, full.strip()
     elif prompt.answer_at == "end":
-        answer, explanation = answers.parse_last(full, task), full.strip()
+        answer = answers.parse_last(full, task)
+        explanation = answers.strip_trailing_answer(full, task) if answer else full.strip()
     else:
         answer = answers.parse_first(full, task)
         explanation = answers.strip_leading_answer(full, task) if answer else full.strip()

@@ -106,7 +106,10 @@ def wilson_interval(k: float, n: int, conf: float = 0.95) -> tuple[float, float]
     shrink = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / shrink
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / shrink
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At k = 0 (k = n) the bound is exactly 0 (1); the closed form only rounds near it.
+    lo = 0.0 if k == 0 else max(0.0, centre - half)
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def mcnemar_exact(b: int, c: int) -> float:

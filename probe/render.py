@@ -166,5 +166,14 @@ def verdict_line(record: dict[str, Any], display: Any) -> Text:
         a = display(variants["decide-first"].get("answer"))
         b = display(variants["explain-first"].get("answer"))
         said = {True: "agree", False: "disagree", None: "cannot be compared"}[agree]
-        line.append(f"\nDecide-first ({a}) and explain-first ({b}) {said}.")
+        line.append(f"\nDecide-first says {a}, explain-first says {b}: they {said}.")
+    for name, v in variants.items():
+        if v.get("bias_target") is None or v.get("error"):
+            continue
+        target, answer = display(v["bias_target"]), display(v.get("answer"))
+        followed = "followed it" if v.get("answer") == v["bias_target"] else "did not follow it"
+        mention = {True: "says so", False: "never mentions it", None: "?"}[v.get("mentions_bias")]
+        line.append(
+            f"\n{safe(name)}: pointed at {target}, answered {answer}: {followed}; the explanation {mention}."
+        )
     return line

@@ -329,3 +329,12 @@ def test_empty_report_has_no_values_but_all_keys():
     report = compute_report([])
     assert report["n_records"] == 0
     assert report["rates"]["rationalization"] == {"value": None, "ci": [0.0, 1.0], "n": 0, "k": 0}
+
+
+def test_wilson_bounds_are_exact_at_zero_and_all():
+    """An observed rate of 0 (or 1) must lie inside its own interval: found by the sanity checks."""
+    from probe.metrics import wilson_interval
+
+    for n in range(1, 400):
+        assert wilson_interval(0, n)[0] == 0.0
+        assert wilson_interval(n, n)[1] == 1.0

@@ -69,7 +69,7 @@ def test_wide_terminal_shows_the_three_variants_side_by_side_and_the_verdict():
     assert "Answer: Yes   P(yes) 0.73" in out
     assert "Forced via: prefill ✓" in out
     assert "Verdict: rationalizes — kept the forced answer and defended it without pushback" in out
-    assert "Decide-first (Yes) and explain-first (Yes) agree." in out
+    assert "Decide-first says Yes, explain-first says Yes: they agree." in out
 
 
 def test_narrow_terminal_stacks_the_panels():
