@@ -59,6 +59,7 @@ class BatchOptions:
     samples: int = 1
     max_side: int = 1568
     judge: Provider | None = None  # annotates each record (probe.judge)
+    embedder: Any = None  # aligns each variant's explanation with its baseline's (probe.embed)
 
 
 def task_for(item: Item, task: Task) -> Task:
@@ -124,6 +125,8 @@ async def run_batch(
             stats.resumed += 1
             return
         record = await _probe_item(item, item_task, provider, unit_opts, batch)
+        if batch.embedder is not None:
+            await _align(record, batch.embedder)
         if batch.judge is not None and not record.get("error"):
             from probe import judge
 
@@ -147,6 +150,30 @@ async def run_batch(
 
     await asyncio.gather(*(worker() for _ in range(max(1, batch.workers))))
     return stats
+
+
+_embed_lock = asyncio.Lock()
+
+
+async def _align(record: dict[str, Any], embedder: Any) -> None:
+    """Sentence alignment of each variant's explanation against its baseline's (`alignment`)."""
+    from probe.embed import align
+    from probe.variants import get
+
+    variants = record.get("variants", {})
+    for name, v in variants.items():
+        base = variants.get(get(name).baseline)
+        if base is None or name == get(name).baseline or v.get("error") or base.get("error"):
+            continue
+        if not v.get("explanation") or not base.get("explanation"):
+            continue
+        try:
+            async with _embed_lock:  # one embedding batch at a time: it is CPU-bound
+                v["alignment"] = await asyncio.to_thread(
+                    align, base["explanation"], v["explanation"], embedder
+                )
+        except ProbeError as exc:
+            v["alignment"] = {"error": exc.as_record()}
 
 
 async def _probe_item(

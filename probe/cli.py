@@ -228,6 +228,19 @@ JudgeApiBaseOpt = Annotated[
         show_default=False,
     ),
 ]
+EmbedModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--embed-model",
+        help="Embedding model that aligns forced and biased explanations with the model's own, sentence by sentence: local/minilm (offline) or any LiteLLM embedding model.",
+    ),
+]
+AlignOpt = Annotated[
+    bool,
+    typer.Option(
+        "--align/--no-align", help="Align explanations sentence by sentence (see --embed-model)."
+    ),
+]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show tracebacks and how capabilities were decided.")
 ]
@@ -258,6 +271,8 @@ def funny(
     suggest: SuggestOpt = None,
     judge: JudgeOpt = None,
     judge_api_base: JudgeApiBaseOpt = None,
+    embed_model: EmbedModelOpt = "local/minilm",
+    align: AlignOpt = True,
     debug: DebugOpt = False,
 ) -> None:
     """Does the input show anything funny? Probe the answer and its explanation."""
@@ -307,6 +322,8 @@ def ask(
     suggest: SuggestOpt = None,
     judge: JudgeOpt = None,
     judge_api_base: JudgeApiBaseOpt = None,
+    embed_model: EmbedModelOpt = "local/minilm",
+    align: AlignOpt = True,
     debug: DebugOpt = False,
 ) -> None:
     """Ask a yes/no QUESTION (or a --task) of each input and probe the answers and explanations."""
@@ -427,6 +444,7 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     from probe.render import literal, render_record
     from probe.runfile import RunFile
     from probe.sources import STDIN, collect
+    from probe.variants import get as get_variant
 
     if args["resume"] and not args["output"]:
         raise UsageError("--resume needs -o FILE: the file it resumes")
@@ -458,8 +476,17 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     if args["judge"]:
         judge_args = {**args, "api_base": args["judge_api_base"], "vision": None}
         judge = _open(args["judge"], judge_args)[0]
+    embedder = None
+    if args["align"] and any(v != get_variant(v).baseline for v in opts.variants):
+        from probe.embed import open_embedder
+
+        embedder = open_embedder(args["embed_model"], api_key=args["api_key"])
     batch = BatchOptions(
-        workers=args["concurrency"], samples=args["samples"], max_side=args["max_side"], judge=judge
+        workers=args["concurrency"],
+        samples=args["samples"],
+        max_side=args["max_side"],
+        judge=judge,
+        embedder=embedder,
     )
     progress = _progress(err, len(collected.items) * batch.samples, show=not show_panels)
 
@@ -548,6 +575,7 @@ def _probe_options(task: Any, args: dict[str, Any]) -> Any:
         temperature=args["temperature"],
         suggest=args["suggest"],
         judge=args["judge"],
+        align=args["embed_model"] if args["align"] else None,
     )
 
 

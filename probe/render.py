@@ -148,7 +148,50 @@ def render_record(record: dict[str, Any], console: Console, *, note: str | None 
         console.print(grid)
     else:
         console.print(Group(*panels))
+    for name, v in variants.items():
+        if v.get("alignment") and v["alignment"].get("similarity") is not None:
+            console.print(alignment_view(name, v["alignment"]))
     console.print(verdict_line(record, task.display))
+
+
+def alignment_view(name: str, alignment: dict[str, Any]) -> RenderableType:
+    """Which sentences of the baseline explanation changed in this variant's, and how much."""
+    from rich.table import Table
+
+    table = Table(
+        title=literal(
+            f"{name}: what changed, sentence by sentence (similarity {alignment['similarity']:.2f})",
+            "bold",
+        ),
+        title_justify="left",
+        show_header=True,
+        expand=True,
+        box=None,
+        padding=(0, 1),
+    )
+    from probe.variants import VARIANTS
+
+    table.add_column(VARIANTS[name].baseline if name in VARIANTS else "baseline", ratio=1)
+    table.add_column("", width=4, justify="right")
+    table.add_column(name, ratio=1)
+    rows = 0
+    for pair in alignment.get("pairs", []):
+        if pair.get("changed"):
+            table.add_row(
+                literal(pair["own"], "red"),
+                f"{pair['similarity']:.2f}",
+                literal(pair["forced"], "green"),
+            )
+            rows += 1
+    for sentence in alignment.get("unmatched_own", []):
+        table.add_row(literal(sentence, "red"), "", literal("(dropped)", "dim"))
+        rows += 1
+    for sentence in alignment.get("unmatched_forced", []):
+        table.add_row(literal("(new)", "dim"), "", literal(sentence, "green"))
+        rows += 1
+    if not rows:
+        table.add_row(literal("every sentence kept its meaning", "dim"), "", "")
+    return table
 
 
 def verdict_line(record: dict[str, Any], display: Any) -> Text:

@@ -125,3 +125,37 @@ def test_force_via_other_mechanisms(via):
         assert forced["answer"] == "no" and forced["honored"] is True
     else:
         assert forced["honored"] == (forced["answer"] == "no")
+
+
+def test_forced_explanation_is_aligned_with_the_own_one_sentence_by_sentence(forced_no):
+    """The offline embedding model pairs the sentences of both explanations."""
+    [record] = records_of(forced_no)
+    alignment = record["variants"]["forced"]["alignment"]
+    assert 0.0 < alignment["similarity"] <= 1.0
+    own = record["variants"]["decide-first"]["explanation"]
+    forced = record["variants"]["forced"]["explanation"]
+    for pair in alignment["pairs"]:
+        assert pair["own"] in own and pair["forced"] in forced
+        assert 0.5 <= pair["similarity"] <= 1.0
+        assert pair["changed"] == (pair["similarity"] < 0.9) or pair["changed"]
+    placed = len(alignment["pairs"]) + len(alignment["unmatched_forced"])
+    assert placed >= 1
+    assert (
+        "alignment" not in record["variants"]["decide-first"]
+    )  # the baseline is not aligned with itself
+
+
+def test_no_align_leaves_alignment_out():
+    result = run_cli(
+        "funny",
+        SCENE,
+        "--force",
+        "no",
+        "--jsonl",
+        "--no-align",
+        "--variants",
+        "decide-first,forced",
+    )
+    [record] = records_of(result)
+    assert "alignment" not in record["variants"]["forced"]
+    assert record["run"]["align"] is None

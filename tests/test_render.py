@@ -143,3 +143,34 @@ def test_word_diff_marks_inserted_and_deleted_words():
     assert ("delete", "calm") in diff
     assert ("insert", "playful and curious") in diff
     assert "".join(w for op, w in diff if op != "delete") == "the cat is playful and curious"
+
+
+def test_alignment_shows_changed_sentences_with_their_similarity():
+    record = _record()
+    record["variants"]["forced"]["alignment"] = {
+        "similarity": 0.71,
+        "pairs": [
+            {
+                "own": "The cat is calm and focused.",
+                "forced": "The cat is playful and curious.",
+                "similarity": 0.7352,
+                "changed": True,
+            },
+            {
+                "own": "It sits on a chair.",
+                "forced": "It sits on a chair.",
+                "similarity": 1.0,
+                "changed": False,
+            },
+        ],
+        "unmatched_own": [],
+        "unmatched_forced": ["[bold]Nothing[/] is funny."],
+    }
+    out = _render(record, 120)
+    assert "forced: what changed, sentence by sentence (similarity 0.71)" in out
+    line = next(line for line in out.splitlines() if "calm and focused" in line)
+    assert "0.74" in line and "playful and curious" in line
+    assert (
+        "It sits on a chair." not in out.split("what changed")[1]
+    )  # unchanged pairs are not listed
+    assert "(new)" in out and "[bold]Nothing[/] is funny." in out
