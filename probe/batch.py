@@ -108,6 +108,7 @@ async def run_batch(
     on_progress: Callable[[RunStats], None] | None = None,
 ) -> RunStats:
     stats = RunStats(total=len(items) * batch.samples)
+    embed_lock = asyncio.Lock()  # one embedding batch at a time: it is CPU-bound
     queue: asyncio.Queue[tuple[Item, int]] = asyncio.Queue()
     for item in items:
         for sample in range(batch.samples):
@@ -125,13 +126,18 @@ async def run_batch(
             stats.resumed += 1
             return
         record = await _probe_item(item, item_task, provider, unit_opts, batch)
-        if batch.embedder is not None:
-            await _align(record, batch.embedder)
-        if batch.judge is not None and not record.get("error"):
-            from probe import judge
+        try:
+            if batch.embedder is not None:
+                await _align(record, batch.embedder, embed_lock)
+            if batch.judge is not None and not record.get("error"):
+                from probe import judge
 
-            await judge.annotate(record, item_task, batch.judge)
-            record["judge"] = batch.judge.model
+                await judge.annotate(record, item_task, batch.judge)
+                record["judge"] = batch.judge.model
+        except Exception as exc:  # an annotation failing must not cost the input its record
+            from probe.redaction import redact
+
+            record["annotation_error"] = redact(f"{type(exc).__name__}: {exc}")
         record.update(key=key, sample=sample, run=unit_opts.as_record())
         for v in record["variants"].values():
             v["sample"] = sample
@@ -152,10 +158,7 @@ async def run_batch(
     return stats
 
 
-_embed_lock = asyncio.Lock()
-
-
-async def _align(record: dict[str, Any], embedder: Any) -> None:
+async def _align(record: dict[str, Any], embedder: Any, lock: asyncio.Lock) -> None:
     """Sentence alignment of each variant's explanation against its baseline's (`alignment`)."""
     from probe.embed import align
     from probe.variants import get
@@ -168,7 +171,7 @@ async def _align(record: dict[str, Any], embedder: Any) -> None:
         if not v.get("explanation") or not base.get("explanation"):
             continue
         try:
-            async with _embed_lock:  # one embedding batch at a time: it is CPU-bound
+            async with lock:
                 v["alignment"] = await asyncio.to_thread(
                     align, base["explanation"], v["explanation"], embedder
                 )

@@ -5,6 +5,7 @@ Nothing heavy is imported at module level: `probe --help` must stay as cheap as 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from enum import StrEnum
@@ -405,6 +406,10 @@ def report(
     raise typer.Exit(EXIT_SOME_FAILED if problems else EXIT_OK)
 
 
+class OutputClosed(Exception):
+    """Whoever read stdout has gone away (`probe … | head`): stop quietly."""
+
+
 def _fail(message: str, code: int) -> None:
     from probe.render import safe
 
@@ -420,6 +425,8 @@ def _run(task: Any, args: dict[str, Any]) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("probe: interrupted\n")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OutputClosed:
+        raise typer.Exit(EXIT_OK) from None
     except ProbeError as exc:
         if args["debug"]:
             raise
@@ -500,8 +507,13 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
                 literal(f"probe: error: {_first_error(record)}", "bold red")
             )
         if as_jsonl:
-            sys.stdout.write(dumps(record) + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(dumps(record) + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # The reader went away (`| head`): stop quietly; an -o file has every record so far.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise OutputClosed from None
         elif show_panels:
             render_record(record, out, note=note)
 

@@ -334,3 +334,23 @@ def test_embedded_model_over_a_directory(tmp_path):
 def test_batch_usage_errors(args):
     result = run_cli("funny", SAMPLES / "dog-wedding.txt", *args)
     assert result.exit_code == 2
+
+
+def test_a_closed_pipe_stops_quietly(tmp_path):
+    """`probe … | head -c 50`: the reader leaves early; probe stops without a traceback."""
+    d = scenes(tmp_path, 6)
+    with ScriptedServer(steady_model) as server:
+        cmd = f"{sys.executable} -m probe funny {d} --jsonl --concurrency 1 " + " ".join(
+            remote_args(server.base_url)
+        )
+        proc = subprocess.run(
+            f"{cmd} | head -c 50",
+            shell=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            executable="/bin/bash",
+        )
+    assert len(proc.stdout) == 50
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
