@@ -63,6 +63,14 @@ def load_input(
     input_id = given if id is None else id
     if not data:
         raise InputError(f"{given}: file is empty; add some content or leave it out")
+    if _plainly_text(data, given):
+        _reject_binary(data, given)  # an all-ASCII PDF is still not text
+        text = data.decode("utf-8-sig").rstrip()
+        if not text:
+            raise InputError(
+                f"{given}: file contains only whitespace; add some text or leave it out"
+            )
+        return Input(input_id, given, "text", _sha256(data), text, None, None)
     image = _decode_image(data, given, max_side)
     if image is not None:
         return _image(data, image, id=input_id, path=given)
@@ -73,6 +81,23 @@ def load_input(
     if not text:
         raise InputError(f"{given}: file contains only whitespace; add some text or leave it out")
     return Input(input_id, given, "text", _sha256(data), text, None, None)
+
+
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8", b"GIF8", b"BM", b"RIFF", b"II*\x00", b"MM\x00*")
+
+
+def _plainly_text(data: bytes, path: str) -> bool:
+    """UTF-8 text that no image format could be: read without loading Pillow (a shell loop over
+    text files pays for no image library)."""
+    if PurePath(path).suffix.lower() in IMAGE_EXTENSIONS or data.startswith(_IMAGE_MAGIC):
+        return False
+    if b"\x00" in data[:8192]:
+        return False
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def text_input(text: str, *, id: str) -> Input:

@@ -17,7 +17,7 @@ SCENE = SAMPLES / "dog-wedding.txt"
 
 @pytest.fixture(scope="module")
 def forced_no():
-    result = run_cli("funny", SCENE, "--force", "no", "--jsonl")
+    result = run_cli("funny", SCENE, "--force", "no", "--jsonl", "--align")
     return result
 
 
@@ -83,7 +83,7 @@ def test_the_embedded_model_is_labelled_smoke_test_quality(forced_no):
 
 
 def test_same_command_same_record_at_temperature_zero(forced_no):
-    again = run_cli("funny", SCENE, "--force", "no", "--jsonl")
+    again = run_cli("funny", SCENE, "--force", "no", "--jsonl", "--align")
     [a], [b] = records_of(forced_no), records_of(again)
     for name in a["variants"]:
         assert a["variants"][name]["raw"] == b["variants"][name]["raw"]
@@ -145,14 +145,14 @@ def test_forced_explanation_is_aligned_with_the_own_one_sentence_by_sentence(for
     )  # the baseline is not aligned with itself
 
 
-def test_no_align_leaves_alignment_out():
+def test_records_leave_alignment_out_unless_asked():
+    """Alignment costs start-up time; JSONL output (shell loops) gets it only with --align."""
     result = run_cli(
         "funny",
         SCENE,
         "--force",
         "no",
         "--jsonl",
-        "--no-align",
         "--variants",
         "decide-first,forced",
     )
