@@ -55,6 +55,7 @@ class RemoteProvider:
         self._api_key = api_key
         self.timeout = timeout
         self.retries = retries
+        self._cost_known: bool | None = None
         self.capabilities = self._resolve(vision)
 
     def _resolve(self, vision_override: bool | None) -> Capabilities:
@@ -199,10 +200,17 @@ class RemoteProvider:
         )
 
     def _cost(self, response: Any) -> float | None:
-        try:
-            return float(self.litellm.completion_cost(completion_response=response))
-        except Exception:
+        """Cost where LiteLLM's price map knows the model; asked once, then not again if it does
+        not (the failed look-up costs ~1 ms of CPU per call)."""
+        if self._cost_known is False:
             return None
+        try:
+            cost = float(self.litellm.completion_cost(completion_response=response))
+        except Exception:
+            self._cost_known = False
+            return None
+        self._cost_known = True
+        return cost
 
     def _describe(self, exc: Exception, status: int | None, attempt: int) -> str:
         kind = type(exc).__name__
