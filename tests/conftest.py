@@ -39,7 +39,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def llama_cpp_server(tmp_path_factory):
     """`python -m llama_cpp.server` serving the embedded GGUF: a real OpenAI-compatible server.
-    Its chat endpoint closes a trailing assistant turn instead of continuing it."""
+    Its chat endpoint closes a trailing assistant turn instead of continuing it. It answers one
+    request at a time, so tests send it one at a time (--concurrency 1) with a generous timeout."""
     from probe.providers.local import model_path
 
     port = _free_port()

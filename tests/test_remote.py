@@ -17,7 +17,7 @@ SCENE = SAMPLES / "dog-wedding.txt"
 KEY = "sk-test-0123456789abcdef"
 
 
-def remote(base: str, *args: str, retries: str = "1", timeout: str = "5"):
+def remote(base: str, *args: str, retries: str = "1", timeout: str = "5", concurrency: str = "8"):
     return run_cli(
         *args,
         "--model",
@@ -31,6 +31,8 @@ def remote(base: str, *args: str, retries: str = "1", timeout: str = "5"):
         retries,
         "--timeout",
         timeout,
+        "--concurrency",
+        concurrency,
     )
 
 
@@ -38,7 +40,15 @@ def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(llama_cpp_server):
     """llama_cpp.server's chat endpoint closes the trailing assistant turn: probe must notice the
     reply did not continue "No," and fall back to a fabricated prior turn."""
     result = remote(
-        llama_cpp_server, "funny", SCENE, "--force", "no", "--max-tokens", "80", timeout="120"
+        llama_cpp_server,
+        "funny",
+        SCENE,
+        "--force",
+        "no",
+        "--max-tokens",
+        "80",
+        timeout="600",
+        concurrency="1",
     )
     assert result.exit_code == 0, result.stderr
     [record] = records_of(result)
@@ -64,7 +74,8 @@ def test_explicit_prefill_is_recorded_as_not_honored(llama_cpp_server):
         "prefill",
         "--max-tokens",
         "60",
-        timeout="120",
+        timeout="600",
+        concurrency="1",
     )
     [record] = records_of(result)
     forced = record["variants"]["forced"]
