@@ -251,14 +251,21 @@ async def _run_forced(
         caps = provider.capabilities
         if auto and mechanism == "prefill" and not caps.prefill_confirmed:
             # The first prefill of a run is tried alone, so concurrent inputs do not all spend a
-            # call on a mechanism the first reply may show to be unusable.
+            # call on a mechanism the first reply may show to be unusable. Once a reply confirms
+            # it, the calls that queued here go ahead together, outside the lock.
             async with caps.prefill_gate:
                 if not caps.prefill:
                     continue  # an earlier input found prefill unusable: remembered for the run
+                first = not caps.prefill_confirmed
+                if first:
+                    result, fall_back = await _try_forced(
+                        inp, task, provider, opts, forced_answer, mechanism, auto
+                    )
+                    caps.prefill_confirmed = bool(result.get("honored"))
+            if not first:
                 result, fall_back = await _try_forced(
                     inp, task, provider, opts, forced_answer, mechanism, auto
                 )
-                caps.prefill_confirmed = bool(result.get("honored"))
         elif auto and mechanism == "prefill" and not caps.prefill:
             continue
         else:

@@ -354,3 +354,31 @@ def test_a_closed_pipe_stops_quietly(tmp_path):
         )
     assert len(proc.stdout) == 50
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_after_the_first_prefill_is_confirmed_forced_calls_run_together(tmp_path):
+    """Only the run's first prefill is tried alone; the rest must not queue one by one."""
+    d = scenes(tmp_path, 6)
+
+    def slow(payload, n):
+        r = steady_model(payload, n)
+        r.delay_s = 0.3
+        return r
+
+    with ScriptedServer(slow) as server:
+        result = run_cli(
+            "funny",
+            d,
+            "--jsonl",
+            "--no-cache",
+            "--force",
+            "no",
+            "--variants",
+            "forced",
+            "--concurrency",
+            "4",
+            *remote_args(server.base_url),
+        )
+    recs = records_of(result)
+    assert len(recs) == 6 and all(r["variants"]["forced"]["mechanism"] == "prefill" for r in recs)
+    assert server.max_active >= 3
