@@ -104,10 +104,17 @@ def worker(path: str) -> None:
         print(json.dumps({"tokens": tokens, "seconds": seconds, "text": text}), flush=True)
 
 
+def answer(proc: subprocess.Popen) -> dict[str, Any]:
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit(f"a worker exited early (status {proc.wait(timeout=10)})")
+    return json.loads(line)
+
+
 def ask(proc: subprocess.Popen, i: int) -> dict[str, Any]:
     proc.stdin.write(f"{i}\n")
     proc.stdin.flush()
-    return json.loads(proc.stdout.readline())
+    return answer(proc)
 
 
 def main() -> None:
@@ -128,7 +135,7 @@ def main() -> None:
         )
         for path in PATHS
     }
-    n = min(json.loads(w.stdout.readline())["prompts"] for w in workers.values())
+    n = min(answer(w)["prompts"] for w in workers.values())
     for path in PATHS:  # warm-up, one worker at a time
         for i in range(n):
             ask(workers[path], i)

@@ -97,6 +97,7 @@ def run_probe(
         "start_to_first_request_s": server.first_arrival - start,
         "first_request_to_last_reply_s": server.last_reply - server.first_arrival,
         "last_reply_to_exit_s": end - server.last_reply,
+        "in_flight_per_half_second": [round(x, 1) for x in server.in_flight(0.5)],
         "requests": server.requests,
         "max_in_flight": server.max_active,
         "records_ok": check_records(out),
@@ -110,6 +111,55 @@ def client_floor(env: dict[str, str], client: str) -> dict:
         cmd += ["--calls", str(INPUTS * VARIANTS), "--concurrency", str(CONCURRENCY)]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
+
+
+PHASES = ("start_to_first_request_s", "first_request_to_last_reply_s", "last_reply_to_exit_s")
+
+
+def summarise(runs: list[dict], floor_s: float, import_cpu_s: float) -> dict:
+    """Medians over one mode's runs, the ratio to the floor, and CPU per request."""
+    wall_s = median([r["wall_s"] for r in runs])
+    cpu_s = median([r["cpu_s"] for r in runs])
+    requests = runs[0]["requests"]
+    return {
+        "wall_s": wall_s,
+        **{k: median([r[k] for r in runs]) for k in PHASES},
+        "ratio": wall_s / floor_s,
+        "meets_target": wall_s / floor_s <= TARGET,
+        "cpu_ms_per_call": 1000 * cpu_s / requests,
+        "net_cpu_ms_per_call": 1000 * (cpu_s - import_cpu_s) / requests,
+        "requests": requests,
+        "max_in_flight": max(r["max_in_flight"] for r in runs),
+        "records_ok": runs[0]["records_ok"],
+        "runs": runs,
+    }
+
+
+def mode_rows(mode: str, m: dict) -> list[tuple[str, str]]:
+    in_flight = m["runs"][0]["in_flight_per_half_second"]
+    return [
+        (f"{mode}: wall (median)", f"{m['wall_s']:.2f} s"),
+        (
+            f"{mode}: ratio",
+            f"{m['ratio']:.2f}  ({'meets' if m['meets_target'] else 'MISSES'} <= {TARGET})",
+        ),
+        (
+            f"{mode}: phases",
+            f"start→first request {m['start_to_first_request_s']:.2f} s, "
+            f"requests {m['first_request_to_last_reply_s']:.2f} s, "
+            f"last reply→exit {m['last_reply_to_exit_s']:.2f} s",
+        ),
+        (f"{mode}: in flight per 0.5 s", " ".join(f"{x:.0f}" for x in in_flight)),
+        (
+            f"{mode}: CPU per request",
+            f"{m['cpu_ms_per_call']:.1f} ms  (net of litellm import: {m['net_cpu_ms_per_call']:.1f} ms)",
+        ),
+        (
+            f"{mode}: server saw",
+            f"{m['requests']} requests, at most {m['max_in_flight']} at once; "
+            f"{m['records_ok']} records, none failed",
+        ),
+    ]
 
 
 def print_profile(path: Path, limit: int = 25) -> None:
@@ -134,32 +184,12 @@ def main() -> None:
         import_s, import_cpu_s = litellm_import(env)
         floor_s = INPUTS * VARIANTS * DELAY_S / CONCURRENCY + import_s
         run_probe(tmp, env, ["--force", "no"])  # warm-up: bytecode and disk caches
-        modes = {}
-        for mode, options in MODES.items():
-            runs = [run_probe(tmp, env, options) for _ in range(args.runs)]
-            wall_s = median([r["wall_s"] for r in runs])
-            cpu_s = median([r["cpu_s"] for r in runs])
-            requests = runs[0]["requests"]
-            phases = {
-                k: median([r[k] for r in runs])
-                for k in (
-                    "start_to_first_request_s",
-                    "first_request_to_last_reply_s",
-                    "last_reply_to_exit_s",
-                )
-            }
-            modes[mode] = {
-                "wall_s": wall_s,
-                **phases,
-                "ratio": wall_s / floor_s,
-                "meets_target": wall_s / floor_s <= TARGET,
-                "cpu_ms_per_call": 1000 * cpu_s / requests,
-                "net_cpu_ms_per_call": 1000 * (cpu_s - import_cpu_s) / requests,
-                "requests": requests,
-                "max_in_flight": max(r["max_in_flight"] for r in runs),
-                "records_ok": runs[0]["records_ok"],
-                "runs": runs,
-            }
+        modes = {
+            mode: summarise(
+                [run_probe(tmp, env, options) for _ in range(args.runs)], floor_s, import_cpu_s
+            )
+            for mode, options in MODES.items()
+        }
         floors = {}
         for client in ("http", "openai", "litellm"):
             results = [client_floor(env, client) for _ in range(args.runs)]
@@ -175,28 +205,7 @@ def main() -> None:
         ("floor = 200*3*0.2/32 + import", f"{floor_s:.2f} s"),
     ]
     for mode, m in modes.items():
-        rows += [
-            (f"{mode}: wall (median)", f"{m['wall_s']:.2f} s"),
-            (
-                f"{mode}: ratio",
-                f"{m['ratio']:.2f}  ({'meets' if m['meets_target'] else 'MISSES'} <= {TARGET})",
-            ),
-            (
-                f"{mode}: phases",
-                f"start→first request {m['start_to_first_request_s']:.2f} s, "
-                f"requests {m['first_request_to_last_reply_s']:.2f} s, "
-                f"last reply→exit {m['last_reply_to_exit_s']:.2f} s",
-            ),
-            (
-                f"{mode}: CPU per call",
-                f"{m['cpu_ms_per_call']:.1f} ms  (net of litellm import: {m['net_cpu_ms_per_call']:.1f} ms)",
-            ),
-            (
-                f"{mode}: server saw",
-                f"{m['requests']} requests, at most {m['max_in_flight']} at once; "
-                f"{m['records_ok']} records, none failed",
-            ),
-        ]
+        rows += mode_rows(mode, m)
     ideal_calls_s = INPUTS * VARIANTS * DELAY_S / CONCURRENCY
     for client, f in floors.items():
         rows.append(
