@@ -204,6 +204,10 @@ class RemoteProvider:
         not (the failed look-up costs ~1 ms of CPU per call)."""
         if self._cost_known is False:
             return None
+        already = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
+        if already is not None:  # LiteLLM priced the reply while building it: don't do it twice
+            self._cost_known = True
+            return float(already)
         try:
             cost = float(self.litellm.completion_cost(completion_response=response))
         except Exception:
