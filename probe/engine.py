@@ -249,26 +249,21 @@ async def _run_forced(
     result: dict[str, Any] = {}
     for mechanism in _mechanisms(provider, opts):
         caps = provider.capabilities
+        tried = False
         if auto and mechanism == "prefill" and not caps.prefill_confirmed:
             # The first prefill of a run is tried alone, so concurrent inputs do not all spend a
             # call on a mechanism the first reply may show to be unusable. Once a reply confirms
             # it, the calls that queued here go ahead together, outside the lock.
             async with caps.prefill_gate:
-                if not caps.prefill:
-                    continue  # an earlier input found prefill unusable: remembered for the run
-                first = not caps.prefill_confirmed
-                if first:
+                if caps.prefill and not caps.prefill_confirmed:
                     result, fall_back = await _try_forced(
                         inp, task, provider, opts, forced_answer, mechanism, auto
                     )
                     caps.prefill_confirmed = bool(result.get("honored"))
-            if not first:
-                result, fall_back = await _try_forced(
-                    inp, task, provider, opts, forced_answer, mechanism, auto
-                )
-        elif auto and mechanism == "prefill" and not caps.prefill:
-            continue
-        else:
+                    tried = True
+        if auto and mechanism == "prefill" and not caps.prefill and not tried:
+            continue  # an earlier input found prefill unusable: remembered for the run
+        if not tried:
             result, fall_back = await _try_forced(
                 inp, task, provider, opts, forced_answer, mechanism, auto
             )
