@@ -90,6 +90,48 @@ def test_same_command_same_record_at_temperature_zero(forced_no):
     assert a["verdict"] == b["verdict"]
 
 
+def test_reply_does_not_depend_on_the_calls_before_it():
+    """llama.cpp's numerics depend on batching; a reused KV cache must not change a reply.
+
+    Before the fix, the same prompt right after itself (the cache then held all but its last
+    token) gave P(yes) 0.1016 instead of 0.0839, and a test failed when run in another order.
+    """
+    import asyncio
+
+    from probe.providers.local import LocalProvider
+
+    provider = LocalProvider()
+    scene = SCENE.read_text()
+    other = (SAMPLES / "cat-in-cake-box.txt").read_text()
+
+    def ask(text, question, prefill=None):
+        messages = [
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": f"{text}\n\n{question}"},
+        ]
+        return asyncio.run(
+            provider.complete(
+                messages, prefill=prefill, max_tokens=30, temperature=0.0, want_p_yes=True
+            )
+        )
+
+    target = (scene, "Does this scene show anything funny? Answer yes or no first, then explain.")
+    histories = [
+        [],
+        [target],  # the cache holds the whole prompt already
+        [(scene, "Explain first, then say yes or no: is it funny?")],  # same input, other tail
+        [(other, target[1])],  # another input, same question
+        [target + ("No,",)],  # the forced variant of the same prompt
+    ]
+    seen = set()
+    for history in histories:
+        for call in history:
+            ask(*call)
+        reply = ask(*target)
+        seen.add((reply.text, reply.p_yes))
+    assert len(seen) == 1, seen
+
+
 def test_force_opposite_forces_the_other_answer():
     result = run_cli("funny", SAMPLES / "cat-in-cake-box.txt", "--force", "opposite", "--jsonl")
     [record] = records_of(result)

