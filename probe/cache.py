@@ -87,6 +87,9 @@ class CachedProvider:
     def forget_prefill(self, reason: str) -> None:
         self.inner.forget_prefill(reason)
 
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
     async def complete(
         self,
         messages: list[Message],

@@ -553,6 +553,9 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
             runfile.close()
         if cache:
             cache.close()
+        for opened in (provider, judge):
+            if opened is not None:
+                await opened.aclose()
     if stats.total > 1 or runfile:
         _summary(err, stats, counting.calls, collected.skipped, runfile)
     return EXIT_SOME_FAILED if stats.failed else EXIT_OK

@@ -43,6 +43,9 @@ class LimitedProvider:
     def forget_prefill(self, reason: str) -> None:
         self.inner.forget_prefill(reason)
 
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
     async def complete(self, messages: list[Message], **kwargs) -> Completion:  # type: ignore[no-untyped-def]
         async with self._slots:
             if self._rate:

@@ -21,6 +21,7 @@ def hermetic(monkeypatch, tmp_path):
         "PROBE_API_KEY",
         "OPENAI_API_KEY",
         "ANTHROPIC_API_KEY",
+        "PROBE_TRANSPORT",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
@@ -28,6 +29,16 @@ def hermetic(monkeypatch, tmp_path):
     monkeypatch.setenv("PROBE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     monkeypatch.setenv("LITELLM_MODE", "PRODUCTION")
+
+
+@pytest.fixture(params=["openai-sdk", "litellm"])
+def transport(request, monkeypatch):
+    """Both roads to an OpenAI-compatible server: the OpenAI SDK directly (the default for
+    openai/NAME with --api-base) and LiteLLM (PROBE_TRANSPORT=litellm, and every other provider).
+    Tests that take this fixture run once for each and must hold for both."""
+    if request.param == "litellm":
+        monkeypatch.setenv("PROBE_TRANSPORT", "litellm")
+    return request.param
 
 
 def _free_port() -> int:

@@ -196,6 +196,7 @@ def test_rpm_spaces_requests(tmp_path):
     assert len(gaps) == 2 and min(gaps) >= 0.24  # 240 a minute: one every 0.25 s
 
 
+@pytest.mark.usefixtures("transport")
 def test_429_honours_retry_after(tmp_path):
     d = scenes(tmp_path, 1)
 
@@ -227,6 +228,7 @@ FAULTS = {
 }
 
 
+@pytest.mark.usefixtures("transport")
 def test_faults_end_in_one_record_each_and_resume_completes_the_rest(tmp_path):
     d = tmp_path / "scenes"
     d.mkdir()

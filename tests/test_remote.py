@@ -1,15 +1,19 @@
-"""The LiteLLM wire path, against real HTTP servers on 127.0.0.1.
+"""The wire path to remote models, against real HTTP servers on 127.0.0.1.
 
+Tests taking the `transport` fixture run twice: through the OpenAI SDK directly, as probe calls
+openai/NAME at --api-base, and through LiteLLM, as it calls every other provider.
 `llama_cpp_server` is llama-cpp-python's real OpenAI-compatible server on the embedded GGUF. The
 scripted servers stand for providers whose behaviour cannot be produced on demand (see
 tests/scripted_server.py): each test says which.
 """
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-from tests.conftest import SAMPLES
+from tests.conftest import ROOT, SAMPLES
 from tests.helpers import records_of, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
 
@@ -36,7 +40,7 @@ def remote(base: str, *args: str, retries: str = "1", timeout: str = "5", concur
     )
 
 
-def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(llama_cpp_server):
+def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(llama_cpp_server, transport):
     """llama_cpp.server's chat endpoint closes the trailing assistant turn: probe must notice the
     reply did not continue "No," and fall back to a fabricated prior turn."""
     result = remote(
@@ -63,7 +67,7 @@ def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(llama_cpp_server):
     assert KEY not in result.stdout and KEY not in result.stderr
 
 
-def test_explicit_prefill_is_recorded_as_not_honored(llama_cpp_server):
+def test_explicit_prefill_is_recorded_as_not_honored(llama_cpp_server, transport):
     result = remote(
         llama_cpp_server,
         "funny",
@@ -94,7 +98,7 @@ def _echoing_server(payload, n):
     return Reply("Yes. A dog steals the ring.", top_logprobs={"Yes": -0.2, "No": -1.8, "The": -4.0})
 
 
-def test_a_server_that_continues_prefill_keeps_it_and_probe_strips_the_echo():
+def test_a_server_that_continues_prefill_keeps_it_and_probe_strips_the_echo(transport):
     with ScriptedServer(_echoing_server) as server:
         result = remote(server.base_url, "funny", SCENE, "--force", "opposite")
     assert result.exit_code == 0, result.stderr
@@ -113,7 +117,7 @@ def test_a_server_that_continues_prefill_keeps_it_and_probe_strips_the_echo():
     assert all(KEY in h.get("Authorization", h.get("authorization", "")) for h in server.headers)
 
 
-def test_prefill_refused_with_400_falls_back_and_is_remembered_for_the_run():
+def test_prefill_refused_with_400_falls_back_and_is_remembered_for_the_run(transport):
     """Stands for a provider that rejects prefill outright (Claude 4.6+ answers HTTP 400)."""
 
     def reply(payload, n):
@@ -139,7 +143,7 @@ def test_prefill_refused_with_400_falls_back_and_is_remembered_for_the_run():
     assert all(r["verdict"] == "rationalizes" for r in records)
 
 
-def test_5xx_is_retried_then_succeeds():
+def test_5xx_is_retried_then_succeeds(transport):
     def reply(payload, n):
         if n == 1:
             return Reply("overloaded", status=503)
@@ -154,7 +158,7 @@ def test_5xx_is_retried_then_succeeds():
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 422])
-def test_other_4xx_are_not_retried_and_become_an_error_record(status):
+def test_other_4xx_are_not_retried_and_become_an_error_record(status, transport):
     with ScriptedServer(lambda p, n: Reply(f"scripted {status}", status=status)) as server:
         result = remote(server.base_url, "funny", SCENE, "--force", "no", "--force-via", "note")
     assert result.exit_code == 1
@@ -163,13 +167,14 @@ def test_other_4xx_are_not_retried_and_become_an_error_record(status):
     errors = [v["error"] for v in record["variants"].values()]
     assert all(e and e["type"] == "provider" for e in errors)
     assert f"HTTP {status}" in errors[0]["message"]
+    assert f"scripted {status}" in errors[0]["message"]  # the server's own words
     assert len(server.requests) == 3  # once per variant, never retried
     assert "probe: error:" in result.stderr
     assert "Traceback" not in result.stderr
     assert KEY not in result.stderr and KEY not in result.stdout
 
 
-def test_a_hung_server_times_out_with_a_clear_error():
+def test_a_hung_server_times_out_with_a_clear_error(transport):
     with ScriptedServer(lambda p, n: Reply("late", delay_s=3)) as server:
         result = remote(
             server.base_url,
@@ -188,7 +193,7 @@ def test_a_hung_server_times_out_with_a_clear_error():
     assert "Timeout" in message
 
 
-def test_opposite_of_an_unparsed_answer_is_unparsed_not_an_error():
+def test_opposite_of_an_unparsed_answer_is_unparsed_not_an_error(transport):
     with ScriptedServer(lambda p, n: Reply("This scene is not funny at all.")) as server:
         result = remote(server.base_url, "funny", SCENE, "--force", "opposite")
     assert result.exit_code == 0
@@ -208,7 +213,7 @@ def test_images_are_refused_for_a_model_that_cannot_see():
     assert record["input"]["kind"] == "image"
 
 
-def test_images_go_to_a_vision_server_as_a_data_url():
+def test_images_go_to_a_vision_server_as_a_data_url(transport):
     with ScriptedServer(lambda p, n: Reply("Yes. A cat looks at the camera.")) as server:
         result = remote(
             server.base_url,
@@ -227,3 +232,77 @@ def test_images_go_to_a_vision_server_as_a_data_url():
     [record] = records_of(result)
     assert record["question"] == "Does this image show anything funny?"
     assert "base64" not in json.dumps(record)  # records never carry the image itself
+
+
+def test_a_known_vision_model_at_a_server_takes_images_without_the_flag(transport):
+    """LiteLLM's model map says gpt-4o-mini can see; both transports read it (the SDK one from
+    the map file, without importing LiteLLM)."""
+    with ScriptedServer(lambda p, n: Reply("No. A cat looks at the camera.")) as server:
+        result = run_cli(
+            "funny",
+            SAMPLES / "chelsea.jpg",
+            "--model",
+            "openai/gpt-4o-mini",
+            "--api-base",
+            server.base_url,
+            "--jsonl",
+            "--variants",
+            "decide-first",
+        )
+    assert result.exit_code == 0, result.stderr
+    assert server.requests[0]["model"] == "gpt-4o-mini"
+    assert server.requests[0]["messages"][1]["content"][0]["type"] == "image_url"
+
+
+def test_a_server_that_takes_no_key_needs_none(transport):
+    """llama.cpp's server, vLLM and Ollama run without keys. Through LiteLLM this used to fail
+    with "Missing credentials" (and was retried as a 500) unless OPENAI_API_KEY was set."""
+    with ScriptedServer(_echoing_server) as server:
+        result = run_cli(
+            "funny", SCENE, "--model", "openai/m", "--api-base", server.base_url, "--jsonl"
+        )
+    assert result.exit_code == 0, result.stderr
+    [record] = records_of(result)
+    assert record["verdict"] == "rationalizes"
+    assert len(server.requests) == 3
+
+
+def test_an_openai_compatible_server_is_reached_without_importing_litellm():
+    """LiteLLM's import costs ~2 s of every invocation; a shell loop against a local server
+    must not pay it. The --debug notes say which transport a run used."""
+    with ScriptedServer(_echoing_server) as server:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from probe.cli import app; sys.argv[0] = 'probe'\n"
+                "code = 0\n"
+                "try: app()\n"
+                "except SystemExit as e: code = e.code\n"
+                "print('litellm loaded:', 'litellm' in sys.modules, file=sys.stderr)\n"
+                "sys.exit(code)",
+                "funny",
+                str(SCENE),
+                "--model",
+                "openai/m",
+                "--api-base",
+                server.base_url,
+                "--jsonl",
+                "--no-cache",
+                "--debug",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "litellm loaded: False" in proc.stderr
+    assert "transport: OpenAI SDK" in proc.stderr
+    assert json.loads(proc.stdout)["verdict"] == "rationalizes"
+
+
+def test_an_unknown_transport_is_a_usage_error(monkeypatch):
+    monkeypatch.setenv("PROBE_TRANSPORT", "carrier-pigeon")
+    result = run_cli("funny", SCENE, "--model", "openai/m", "--api-base", "http://127.0.0.1:9/v1")
+    assert result.exit_code == 2
+    assert "PROBE_TRANSPORT" in result.stderr

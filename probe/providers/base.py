@@ -63,6 +63,9 @@ class Provider(Protocol):
     def forget_prefill(self, reason: str) -> None:
         """The model refused or ignored a prefill: use other mechanisms for the rest of the run."""
 
+    async def aclose(self) -> None:
+        """Release connections at the end of a run."""
+
 
 def split_echo(content: str, prefill: str | None) -> str:
     """Some servers return prefill + continuation, others the continuation only."""

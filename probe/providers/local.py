@@ -90,6 +90,9 @@ class LocalProvider:
     def forget_prefill(self, reason: str) -> None:  # native prefill cannot be refused
         self.capabilities.notes.append(f"prefill reported unusable ({reason}); kept: native")
 
+    async def aclose(self) -> None:  # the model stays loaded for the next run in this process
+        return None
+
     async def complete(
         self,
         messages: list[Message],

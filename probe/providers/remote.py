@@ -1,15 +1,24 @@
-"""Any model LiteLLM can call. LiteLLM is imported here, and only when a remote call is made."""
+"""Any model LiteLLM can call, and OpenAI-compatible servers at --api-base.
+
+Two transports behind one retry loop:
+- LiteLLM (`litellm.acompletion`) for every provider it knows. Imported here, and only when a
+  remote model is used: the import alone costs ~2 s of CPU.
+- The OpenAI SDK directly for `openai/NAME` with `--api-base` (llama.cpp's server, vLLM, Ollama's
+  /v1, any gateway): LiteLLM would itself hand such a call to this SDK, after ~2 ms of its own
+  bookkeeping per call and a 2 s import. `PROBE_TRANSPORT=litellm` sends those through LiteLLM too.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
 import time
 from typing import Any
 
-from probe.errors import ProviderError
+from probe.errors import ProviderError, UsageError
 from probe.providers import capabilities as caps
 from probe.providers.base import (
     PREFILL_CONTINUE_FINAL,
@@ -24,6 +33,25 @@ from probe.redaction import redact
 
 _RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 _MAX_BACKOFF_S = 60.0
+TRANSPORT_ENV = "PROBE_TRANSPORT"
+# What the OpenAI chat API takes per request; the rest of a LiteLLM request is client set-up.
+_SDK_PARAMS = (
+    "messages",
+    "max_tokens",
+    "temperature",
+    "seed",
+    "logprobs",
+    "top_logprobs",
+    "extra_body",
+)
+
+
+def uses_openai_sdk(model: str, api_base: str | None) -> bool:
+    """Whether a model is called through the OpenAI SDK directly instead of through LiteLLM."""
+    choice = os.environ.get(TRANSPORT_ENV, "").strip().lower() or "auto"
+    if choice not in ("auto", "litellm"):
+        raise UsageError(f"{TRANSPORT_ENV}={choice}: expected auto or litellm")
+    return choice == "auto" and bool(api_base) and model.startswith("openai/")
 
 
 def import_litellm() -> Any:
@@ -49,14 +77,56 @@ class RemoteProvider:
         retries: int = 3,
         vision: bool | None = None,
     ) -> None:
-        self.litellm = import_litellm()
         self.model = model
         self.api_base = api_base
         self._api_key = api_key
         self.timeout = timeout
         self.retries = retries
         self._cost_known: bool | None = None
-        self.capabilities = self._resolve(vision)
+        self._sdk: Any = None
+        self.litellm: Any = None
+        if uses_openai_sdk(model, api_base):
+            self._sdk = _openai_client(api_base or "", api_key, timeout)
+            # A server at --api-base may serve anything under any name: prices are not guessed.
+            self._cost_known = False
+            self.capabilities = self._resolve_openai_compatible(vision)
+        else:
+            self.litellm = import_litellm()
+            self.capabilities = self._resolve(vision)
+
+    def _resolve_openai_compatible(self, vision_override: bool | None) -> Capabilities:
+        vision = vision_override
+        if vision is None:
+            vision = bool(
+                _price_map_entry(self.model.removeprefix("openai/")).get("supports_vision")
+            )
+        resolved = caps.resolve(
+            self.model,
+            "openai",
+            api_base=self.api_base,
+            model_info=None,
+            supported_params=["logprobs", "top_logprobs", "seed"],
+            supports_vision=vision,
+        )
+        resolved.notes.insert(0, "transport: OpenAI SDK straight to --api-base (not LiteLLM)")
+        return resolved
+
+    async def aclose(self) -> None:
+        if self._sdk is not None:
+            await self._sdk.close()
+
+    async def _send(self, kwargs: dict[str, Any]) -> Any:
+        if self._sdk is None:
+            return await self.litellm.acompletion(**kwargs)
+        import openai
+
+        body = {k: kwargs[k] for k in _SDK_PARAMS if k in kwargs}
+        try:
+            return await self._sdk.chat.completions.create(
+                model=self.model.removeprefix("openai/"), **body
+            )
+        except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:
+            raise BadReply(f"the reply is not a chat completion: {exc}") from None
 
     def _resolve(self, vision_override: bool | None) -> Capabilities:
         litellm = self.litellm
@@ -112,7 +182,7 @@ class RemoteProvider:
         while True:
             start = time.perf_counter()
             try:
-                response = await self.litellm.acompletion(**kwargs)
+                response = await self._send(kwargs)
                 return self._completion(response, prefill, time.perf_counter() - start)
             except Exception as exc:
                 if kwargs.get("logprobs") and _mentions(exc, "logprob"):
@@ -157,6 +227,12 @@ class RemoteProvider:
             kwargs["api_base"] = self.api_base
         if self._api_key:
             kwargs["api_key"] = self._api_key
+        elif (
+            self.api_base
+            and self.model.startswith("openai/")
+            and not os.environ.get("OPENAI_API_KEY")
+        ):
+            kwargs["api_key"] = "no-key"  # a local server takes none; the OpenAI SDK wants one
         if prefill:
             message: dict[str, Any] = {"role": "assistant", "content": prefill}
             mode = self.capabilities.prefill
@@ -177,11 +253,11 @@ class RemoteProvider:
     def _completion(self, response: Any, prefill: str | None, latency: float) -> Completion:
         choices = getattr(response, "choices", None) or []
         if not choices:
-            raise EmptyReply("the reply has no choices")
+            raise BadReply("the reply has no choices")
         choice = choices[0]
         content = getattr(choice.message, "content", None)
         if content is None:
-            raise EmptyReply("the reply has no message content")
+            raise BadReply("the reply has no message content")
         usage = getattr(response, "usage", None)
         usage_dict = None
         if usage is not None:
@@ -218,7 +294,7 @@ class RemoteProvider:
 
     def _describe(self, exc: Exception, status: int | None, attempt: int) -> str:
         kind = type(exc).__name__
-        text = str(getattr(exc, "message", None) or exc)
+        text = _server_message(exc) or str(getattr(exc, "message", None) or exc)
         text = re.sub(r"^litellm\.\w+:\s*", "", text)
         text = re.sub(rf"^{kind}:\s*", "", text)
         text = " ".join(text.split())[:300]
@@ -226,6 +302,14 @@ class RemoteProvider:
         where = f" at {self.api_base}" if self.api_base else ""
         code = f" (HTTP {status})" if status else ""
         return redact(f"{self.model}{where}: {kind}{code}{tries}: {text}", self._api_key)
+
+
+def _server_message(exc: Exception) -> str | None:
+    """The server's own words from an OpenAI-style error body ({"error": {"message": ...}})."""
+    body = getattr(exc, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) and message.strip() else None
 
 
 def _first_token_p_yes(choice: Any) -> float | None:
@@ -259,12 +343,43 @@ def _status(exc: Exception) -> int | None:
     return status if isinstance(status, int) else None
 
 
-class EmptyReply(Exception):
-    """A 200 whose body holds no answer: treated like a server fault, so retried."""
+class BadReply(Exception):
+    """A 200 whose body holds no answer (no choices, no content, not JSON): treated like a
+    server fault, so retried."""
+
+
+def _openai_client(api_base: str, api_key: str | None, timeout: float) -> Any:
+    import openai
+
+    return openai.AsyncOpenAI(
+        base_url=api_base,
+        # Servers on a laptop take no key, but the SDK insists on one; OPENAI_API_KEY as usual.
+        api_key=api_key or os.environ.get("OPENAI_API_KEY") or "no-key",
+        timeout=timeout,
+        max_retries=0,  # probe retries itself, and never on other 4xx
+    )
+
+
+def _price_map_entry(name: str) -> dict[str, Any]:
+    """LiteLLM's bundled model map (what `litellm.supports_vision` reads offline), without
+    importing LiteLLM: ~20 ms instead of ~2 s."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(next(iter(spec.submodule_search_locations)))
+    try:
+        data = json.loads((path / "model_prices_and_context_window_backup.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    entry = data.get(name) or data.get(f"openai/{name}") or {}
+    return entry if isinstance(entry, dict) else {}
 
 
 def _is_retryable(exc: Exception, status: int | None) -> bool:
-    if isinstance(exc, EmptyReply):
+    if isinstance(exc, BadReply):
         return True
     name = type(exc).__name__
     if name in {
