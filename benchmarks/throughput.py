@@ -8,8 +8,11 @@ probe runs as a subprocess:
 with PROBE_CACHE_DIR pointing at a temporary directory. The floor for a run is the calls' own
 time at full concurrency plus LiteLLM's import (measured in a fresh subprocess, with the variables
 probe sets):  ratio = wall / (200 * 3 * 0.2 / 32 + import);  the target is <= 1.15.
+probe reaches openai/NAME at --api-base through the OpenAI SDK and never imports LiteLLM there;
+the mode PROBE_TRANSPORT=litellm measures the LiteLLM road against the same floor.
 Client CPU per call is the probe child's user+sys CPU (getrusage(RUSAGE_CHILDREN) deltas) divided by
-the requests the server saw; "net" subtracts the CPU of a bare `import litellm`. The server's
+the requests the server saw; for the LiteLLM mode "net" subtracts the CPU of a bare
+`import litellm`. The server's
 timestamps split each run into start-up, requests and shut-down, and the same 600 calls are also made
 without probe (benchmarks/client_loop.py: bare HTTP, the OpenAI SDK, LiteLLM) to show the floors.
 """
@@ -33,10 +36,12 @@ LITELLM_ENV = {
     "LITELLM_MODE": "PRODUCTION",
     "LITELLM_LOG": "ERROR",
 }
-MODES = {  # name: the options that differ
-    "default (--force opposite)": [],
-    "--force no": ["--force", "no"],
-    "--align": ["--align"],  # sentence alignment is opt-in for records
+MODES = {  # name: the options that differ, and the environment
+    "default (--force opposite)": ([], {}),
+    "--force no": (["--force", "no"], {}),
+    "--align": (["--align"], {}),  # sentence alignment is opt-in for records
+    # The road every provider other than openai/NAME at --api-base takes.
+    "PROBE_TRANSPORT=litellm": ([], {"PROBE_TRANSPORT": "litellm"}),
 }
 IMPORT_LITELLM = "import time;t=time.perf_counter();import litellm;print(time.perf_counter()-t)"
 
@@ -116,7 +121,7 @@ def client_floor(env: dict[str, str], client: str) -> dict:
 PHASES = ("start_to_first_request_s", "first_request_to_last_reply_s", "last_reply_to_exit_s")
 
 
-def summarise(runs: list[dict], floor_s: float, import_cpu_s: float) -> dict:
+def summarise(runs: list[dict], floor_s: float, import_cpu_s: float | None) -> dict:
     """Medians over one mode's runs, the ratio to the floor, and CPU per request."""
     wall_s = median([r["wall_s"] for r in runs])
     cpu_s = median([r["cpu_s"] for r in runs])
@@ -127,7 +132,9 @@ def summarise(runs: list[dict], floor_s: float, import_cpu_s: float) -> dict:
         "ratio": wall_s / floor_s,
         "meets_target": wall_s / floor_s <= TARGET,
         "cpu_ms_per_call": 1000 * cpu_s / requests,
-        "net_cpu_ms_per_call": 1000 * (cpu_s - import_cpu_s) / requests,
+        "net_cpu_ms_per_call": (
+            None if import_cpu_s is None else 1000 * (cpu_s - import_cpu_s) / requests
+        ),
         "requests": requests,
         "max_in_flight": max(r["max_in_flight"] for r in runs),
         "records_ok": runs[0]["records_ok"],
@@ -152,7 +159,12 @@ def mode_rows(mode: str, m: dict) -> list[tuple[str, str]]:
         (f"{mode}: in flight per 0.5 s", " ".join(f"{x:.0f}" for x in in_flight)),
         (
             f"{mode}: CPU per request",
-            f"{m['cpu_ms_per_call']:.1f} ms  (net of litellm import: {m['net_cpu_ms_per_call']:.1f} ms)",
+            f"{m['cpu_ms_per_call']:.1f} ms"
+            + (
+                f"  (net of litellm import: {m['net_cpu_ms_per_call']:.1f} ms)"
+                if m["net_cpu_ms_per_call"] is not None
+                else ""
+            ),
         ),
         (
             f"{mode}: server saw",
@@ -186,9 +198,11 @@ def main() -> None:
         run_probe(tmp, env, ["--force", "no"])  # warm-up: bytecode and disk caches
         modes = {
             mode: summarise(
-                [run_probe(tmp, env, options) for _ in range(args.runs)], floor_s, import_cpu_s
+                [run_probe(tmp, {**env, **extra}, options) for _ in range(args.runs)],
+                floor_s,
+                import_cpu_s if "PROBE_TRANSPORT" in extra else None,
             )
-            for mode, options in MODES.items()
+            for mode, (options, extra) in MODES.items()
         }
         floors = {}
         for client in ("http", "openai", "litellm"):

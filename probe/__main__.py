@@ -1,3 +1,3 @@
-from probe.cli import app
+from probe.cli import run
 
-app()
+run()

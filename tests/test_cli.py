@@ -53,7 +53,12 @@ def test_bad_and_good_inputs_each_get_exactly_one_record(tmp_path):
 
 
 def test_usage_errors_exit_2():
-    assert run_cli("funny", SAMPLES / "dog-wedding.txt", "--force", "maybe").exit_code == 2
+    bad_force = run_cli("funny", SAMPLES / "dog-wedding.txt", "--force", "maybe")
+    assert bad_force.exit_code == 2
+    # one line naming the mistake, before any model is opened (no model banner first)
+    assert bad_force.stderr.strip().splitlines() == [
+        "probe: error: --force maybe: not an answer of task 'funny' (yes, no or opposite)"
+    ]
     assert run_cli("funny").exit_code == 2
     result = run_cli("ask", "   ", SAMPLES / "dog-wedding.txt")
     assert result.exit_code == 2
