@@ -144,7 +144,9 @@ def _item_from_object(obj: dict[str, Any], where: str, base: str) -> Item:
     )
     given = [k for k in ("text", "image", "path") if obj.get(k) is not None]
     if len(given) != 1:
-        what = "none" if not given else " and ".join(given)
+        what = " and ".join(given) if given else "none"
+        if not given:  # name what the line has, so `jq '{text: .prompt}'` is easy to write
+            what += f" (its fields: {', '.join(map(str, obj)) or 'none'})"
         return Item(
             **common,
             error=InputError(

@@ -93,6 +93,7 @@ def test_stdin_jsonl_with_bad_lines(tmp_path):
         json.dumps(["a list"]),
         "",
         json.dumps({"path": str(good), "question": "Is anyone slipping?"}),
+        json.dumps({"id": "d", "prompt": "Sure, I love waiting.", "\x1b[2Jwipe": 1}),
     ]
     with ScriptedServer(steady_model) as server:
         result = run_cli(
@@ -104,11 +105,14 @@ def test_stdin_jsonl_with_bad_lines(tmp_path):
             input="\n".join(lines) + "\n",
         )
     recs = {r["id"]: r for r in records_of(result)}
-    assert set(recs) == {"a", "stdin line 2", "b", "c", "stdin line 5", "stdin line 7"}
+    assert set(recs) == {"a", "stdin line 2", "b", "c", "stdin line 5", "stdin line 7", "d"}
     assert recs["a"]["error"] is None and recs["a"]["gold"] == "yes"
     assert recs["a"]["question"] == "Is this sarcastic?"
     assert "stdin line 2: not valid JSON" in recs["stdin line 2"]["error"]["message"]
     assert "needs exactly one of text, image or path; got none" in recs["b"]["error"]["message"]
+    # the message names the fields the line has, so the fix (`jq '{text: .prompt}'`) is plain
+    assert "got none (its fields: id, prompt, " in recs["d"]["error"]["message"]
+    assert "\x1b" not in result.stderr and "\\x1b[2Jwipe" in result.stderr  # shown, not obeyed
     assert "got text and path" in recs["c"]["error"]["message"]
     assert "expected a JSON object" in recs["stdin line 5"]["error"]["message"]
     assert recs["stdin line 7"]["question"] == "Is anyone slipping?"
