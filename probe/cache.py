@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from probe.providers.base import Completion, Message, Provider
+from probe.providers.base import Completion, Message, Provider, ProviderWrapper
 
 
 def default_cache_dir() -> Path:
@@ -66,29 +66,15 @@ def request_key(identity: dict[str, Any], **request: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-class CachedProvider:
+class CachedProvider(ProviderWrapper):
     """A provider that answers from the cache when it can. Only successful replies are stored."""
 
     def __init__(
         self, inner: Provider, cache: ResponseCache, *, api_base: str | None = None
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.cache = cache
         self.api_base = api_base
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def capabilities(self):  # type: ignore[no-untyped-def]
-        return self.inner.capabilities
-
-    def forget_prefill(self, reason: str) -> None:
-        self.inner.forget_prefill(reason)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
     async def complete(
         self,

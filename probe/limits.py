@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from probe.providers.base import Completion, Message, Provider
+from probe.providers.base import Completion, Message, Provider, ProviderWrapper
 
 
 class RateLimiter:
@@ -25,26 +25,12 @@ class RateLimiter:
             await asyncio.sleep(start - now)
 
 
-class LimitedProvider:
+class LimitedProvider(ProviderWrapper):
     def __init__(self, inner: Provider, *, concurrency: int, rpm: float | None = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._slots = asyncio.Semaphore(concurrency)
         self._rate = RateLimiter(rpm) if rpm else None
         self.calls = 0
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def capabilities(self):  # type: ignore[no-untyped-def]
-        return self.inner.capabilities
-
-    def forget_prefill(self, reason: str) -> None:
-        self.inner.forget_prefill(reason)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
     async def complete(self, messages: list[Message], **kwargs) -> Completion:  # type: ignore[no-untyped-def]
         async with self._slots:

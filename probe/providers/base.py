@@ -67,6 +67,28 @@ class Provider(Protocol):
         """Release connections at the end of a run."""
 
 
+class ProviderWrapper:
+    """A provider in front of another (cache, call limits): everything but `complete` is the
+    inner provider's."""
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner = inner
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    def forget_prefill(self, reason: str) -> None:
+        self.inner.forget_prefill(reason)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def split_echo(content: str, prefill: str | None) -> str:
     """Some servers return prefill + continuation, others the continuation only."""
     if prefill and content.startswith(prefill):
