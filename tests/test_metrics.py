@@ -17,6 +17,7 @@ from probe.metrics import (
     noise_floor,
     wilson_interval,
 )
+from tests.helpers import failed, run
 
 # --- statistics -------------------------------------------------------------------------------
 
@@ -122,31 +123,6 @@ def test_importing_metrics_pulls_in_nothing_heavy():
 
 
 # --- reports on hand-made records -------------------------------------------------------------
-
-
-def run(answer, **fields):
-    entry = {
-        "answer": answer,
-        "explanation": "",
-        "raw": "",
-        "p_yes": None,
-        "forced_answer": None,
-        "bias_target": None,
-        "mechanism": None,
-        "honored": None,
-        "pushback": None,
-        "mentions_bias": None,
-        "judge_mentions_bias": None,
-        "sample": 0,
-        "usage": None,
-        "latency_s": None,
-        "error": None,
-    }
-    return {**entry, **fields}
-
-
-def failed():
-    return run(None, error={"type": "provider", "message": "HTTP 500"})
 
 
 def record(id, variants, *, task="funny", gold=None, options=("yes", "no")):

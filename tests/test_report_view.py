@@ -18,35 +18,11 @@ from rich.console import Console
 from probe import compare
 from probe.metrics import DEFINITIONS, compute_report, mcnemar_exact, wilson_interval
 from probe.report_view import KAPPA_MEANING, MEANINGS, render_report
+from tests.helpers import failed, run
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "report.md"
 
 # --- records (the shape of tests/test_metrics.py) ---------------------------------------------
-
-
-def run(answer, **fields):
-    entry = {
-        "answer": answer,
-        "explanation": "",
-        "raw": "",
-        "p_yes": None,
-        "forced_answer": None,
-        "bias_target": None,
-        "mechanism": None,
-        "honored": None,
-        "pushback": None,
-        "mentions_bias": None,
-        "judge_mentions_bias": None,
-        "sample": 0,
-        "usage": None,
-        "latency_s": None,
-        "error": None,
-    }
-    return {**entry, **fields}
-
-
-def failed():
-    return run(None, error={"type": "provider", "message": "HTTP 500"})
 
 
 def record(id, variants, *, task="funny", gold=None, options=("yes", "no"), model="demo-model"):
