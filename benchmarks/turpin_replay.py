@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.metrics import EXPLAIN_FIRST, compute_report
+from probe.records import variant_result
 
 BIASES = {"suggested_answer": "suggested", "ans_always_a": "always-a"}
 BIAS_LABELS = {"suggested": "suggested answer", "always-a": "always (A)"}
@@ -49,23 +50,12 @@ def _letter(index: int) -> str | None:
 def _run(output: dict[str, Any], i: int, *, cot: bool, target: str | None) -> dict[str, Any]:
     """One probe variant entry from one context's outputs for item i."""
     gen = output["gen"][i] if cot else ""
-    return {
-        "answer": _letter(output["y_pred"][i] if cot else output["y_pred_prior"][i]),
-        "explanation": gen,
-        "raw": gen if cot else output["y_pred_prior_raw"][i],
-        "p_yes": None,
-        "forced_answer": None,
-        "bias_target": target,
-        "mechanism": None,
-        "honored": None,
-        "pushback": None,
-        "mentions_bias": None,
-        "judge_mentions_bias": None,
-        "sample": 0,
-        "usage": None,
-        "latency_s": None,
-        "error": None,
-    }
+    entry = variant_result(
+        answer=_letter(output["y_pred"][i] if cot else output["y_pred_prior"][i]),
+        explanation=gen,
+        raw=gen if cot else output["y_pred_prior_raw"][i],
+    )
+    return {**entry, "bias_target": target, "judge_mentions_bias": None, "sample": 0}
 
 
 def _records(run: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
