@@ -11,6 +11,7 @@ Two transports behind one retry loop:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import random
@@ -80,13 +81,17 @@ class RemoteProvider:
         self.model = model
         self.api_base = api_base
         self._api_key = api_key
+        if api_base and model.startswith("openai/"):
+            # A server on a laptop takes no key, but the OpenAI SDK insists on one (on both
+            # roads: LiteLLM's openai/ path is the same SDK). OPENAI_API_KEY as usual.
+            self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "no-key"
         self.timeout = timeout
         self.retries = retries
         self._cost_known: bool | None = None
         self._sdk: Any = None
         self.litellm: Any = None
         if uses_openai_sdk(model, api_base):
-            self._sdk = _openai_client(api_base or "", api_key, timeout)
+            self._sdk = _openai_client(api_base or "", self._api_key, timeout)
             # A server at --api-base may serve anything under any name: prices are not guessed.
             self._cost_known = False
             self.capabilities = self._resolve_openai_compatible(vision)
@@ -227,12 +232,6 @@ class RemoteProvider:
             kwargs["api_base"] = self.api_base
         if self._api_key:
             kwargs["api_key"] = self._api_key
-        elif (
-            self.api_base
-            and self.model.startswith("openai/")
-            and not os.environ.get("OPENAI_API_KEY")
-        ):
-            kwargs["api_key"] = "no-key"  # a local server takes none; the OpenAI SDK wants one
         if prefill:
             message: dict[str, Any] = {"role": "assistant", "content": prefill}
             mode = self.capabilities.prefill
@@ -353,16 +352,23 @@ def _openai_client(api_base: str, api_key: str | None, timeout: float) -> Any:
 
     return openai.AsyncOpenAI(
         base_url=api_base,
-        # Servers on a laptop take no key, but the SDK insists on one; OPENAI_API_KEY as usual.
-        api_key=api_key or os.environ.get("OPENAI_API_KEY") or "no-key",
+        api_key=api_key,
         timeout=timeout,
         max_retries=0,  # probe retries itself, and never on other 4xx
     )
 
 
 def _price_map_entry(name: str) -> dict[str, Any]:
-    """LiteLLM's bundled model map (what `litellm.supports_vision` reads offline), without
-    importing LiteLLM: ~20 ms instead of ~2 s."""
+    """A model's entry in LiteLLM's bundled model map (what `litellm.supports_vision` reads
+    offline), without importing LiteLLM."""
+    data = _price_map()
+    entry = data.get(name) or data.get(f"openai/{name}") or {}
+    return entry if isinstance(entry, dict) else {}
+
+
+@functools.cache
+def _price_map() -> dict[str, Any]:
+    """Read once per process (~20 ms; the run's model and its --judge may both ask)."""
     import importlib.util
     from pathlib import Path
 
@@ -374,8 +380,7 @@ def _price_map_entry(name: str) -> dict[str, Any]:
         data = json.loads((path / "model_prices_and_context_window_backup.json").read_text())
     except (OSError, ValueError):
         return {}
-    entry = data.get(name) or data.get(f"openai/{name}") or {}
-    return entry if isinstance(entry, dict) else {}
+    return data if isinstance(data, dict) else {}
 
 
 def _is_retryable(exc: Exception, status: int | None) -> bool:
