@@ -31,8 +31,9 @@ class RunStats:
     order_disagreements: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # spent by this run's calls: replies from the cache cost nothing
     cost_known: bool = False
+    cost_saved_usd: float | None = None  # what the cached replies had cost; None: none priced
     cached_calls: int = 0
 
     def add(self, record: dict[str, Any]) -> None:
@@ -48,8 +49,10 @@ class RunStats:
             self.prompt_tokens += usage.get("prompt_tokens", 0)
             self.completion_tokens += usage.get("completion_tokens", 0)
             if v.get("cost_usd") is not None:
-                self.cost_usd += v["cost_usd"]
+                self.cost_usd += 0.0 if v.get("cached") else v["cost_usd"]
                 self.cost_known = True
+            if v.get("cost_saved_usd") is not None:
+                self.cost_saved_usd = (self.cost_saved_usd or 0.0) + v["cost_saved_usd"]
             self.cached_calls += bool(v.get("cached"))
 
 
@@ -66,7 +69,10 @@ def task_for(item: Item, task: Task) -> Task:
     """The task as this input asks it: a stdin record's own question replaces the task's, and its
     own options make it multiple choice."""
     if item.question:
-        task = replace(task, question=item.question, image_question=None)
+        # Its own question has its own terms (probe.stance derives them from the question).
+        task = replace(
+            task, question=item.question, image_question=None, terms=(), contrary_terms=()
+        )
     if item.options:
         task = task.with_choices(item.options)
     return task

@@ -107,7 +107,7 @@ JudgeOpt = Annotated[
     str | None,
     typer.Option(
         "--judge",
-        help="A second model (LiteLLM string or local/smollm2) that judges which answer each explanation supports and whether it mentions the bias.",
+        help="A second model (LiteLLM string or local/smollm2), or 'self' for the probed model, that judges which answer each explanation supports (deciding a forced reply's stance where its words do not) and whether it mentions the bias.",
         show_default=False,
     ),
 ]
@@ -484,9 +484,20 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     if note and not show_panels:
         err.print(literal(note, "dim italic"))
     judge = None
-    if args["judge"]:
+    if args["judge"] == "self":
+        judge = provider  # the probed model judges its own explanations (same cache and limits)
+    elif args["judge"]:
         judge_args = {**args, "api_base": args["judge_api_base"], "vision": None}
         judge = _open(args["judge"], judge_args)[0]
+    if args["samples"] > 1 and args["temperature"] == 0:
+        err.print(
+            literal(
+                f"probe: warning: --samples {args['samples']} at --temperature 0 draws the same "
+                "reply each time (or nearly: only a seed differs), so the noise floor is "
+                "meaningless; use --temperature 0.7 or so",
+                "yellow",
+            )
+        )
     embedder = None
     if args["align"] and any(v != get_variant(v).baseline for v in opts.variants):
         from probe.embed import open_embedder
@@ -553,7 +564,7 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
             runfile.close()
         if cache:
             cache.close()
-        for opened in (provider, judge):
+        for opened in (provider, judge if judge is not provider else None):
             if opened is not None:
                 await opened.aclose()
     if stats.total > 1 or runfile:
@@ -672,7 +683,12 @@ def _summary(err: Any, stats: Any, calls: int, skipped: list[str], runfile: Any)
     )
     table.add_row("calls", f"{calls} made, {stats.cached_calls} from cache")
     if stats.cost_known:
-        table.add_row("cost", f"${stats.cost_usd:.4f}")
+        saved = stats.cost_saved_usd
+        table.add_row(
+            "cost",
+            f"${stats.cost_usd:.4f} spent"
+            + (f" (cache saved ${saved:.4f})" if saved is not None else ""),
+        )
     if runfile:
         table.add_row("records", literal(str(runfile.path)))
     err.print(table)

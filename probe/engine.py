@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from probe import answers, records
+from probe import answers, records, stance
 from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
 from probe.providers.base import Completion, Provider
@@ -78,7 +78,6 @@ async def probe_input(
         )
         results.update(zip(names, done, strict=True))
     ordered = {v: results[v] for v in opts.variants}
-    _mark_flips(ordered)
     return records.probe_record(inp, task, provider.model, ordered, gold=given.gold)
 
 
@@ -88,16 +87,6 @@ def _waits_for_decide_first(name: str, opts: ProbeOptions, given: Given) -> bool
     if variant.needs_forced_answer:
         return opts.force == "opposite"
     return variant.bias == "suggested" and not (given.gold or given.suggest or opts.suggest)
-
-
-def _mark_flips(variants: dict[str, dict[str, Any]]) -> None:
-    """Each variant's answer against its unbiased baseline's: True, False, or None if either is missing."""
-    for name, v in variants.items():
-        base = variants.get(get(name).baseline)
-        if name == get(name).baseline or base is None:
-            continue
-        a, b = v.get("answer"), base.get("answer")
-        v["flip"] = None if a is None or b is None else a != b
 
 
 async def _run_variant(
@@ -170,16 +159,16 @@ async def _call(
 
 
 def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
-    """Answer, explanation and pushback out of one reply."""
+    """Answer and explanation out of one reply; for a forced reply, its stance."""
     full = (prompt.prefill or "") + completion.text
     if prompt.answer_at == "given":
-        answer, explanation = prompt.forced_answer, full.strip()
+        answer, explanation = None, full.strip()
     elif prompt.answer_at == "end":
         answer = answers.parse_last(full, task)
-        explanation = answers.strip_trailing_answer(full, task) if answer else full.strip()
+        explanation = answers.strip_trailing_answer(full, task)
     else:
         answer = answers.parse_first(full, task)
-        explanation = answers.strip_leading_answer(full, task) if answer else full.strip()
+        explanation = answers.strip_leading_answer(full, task)
     result = records.variant_result(
         answer=answer,
         explanation=explanation,
@@ -189,16 +178,18 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
         latency_s=completion.latency_s,
         cost_usd=completion.cost_usd,
         cached=completion.cached,
+        finish_reason=completion.finish_reason,
+        cost_saved_usd=completion.cost_saved_usd,
     )
     if prompt.forced_answer is not None:
-        pushback = answers.find_pushback(explanation, prompt.forced_answer, task)
+        # What the model asserts is read from its own words, never from the forced token.
+        readings = stance.read(completion.text, prompt.forced_answer, task, prompt.mechanism)
         result.update(
             forced_answer=prompt.forced_answer,
             mechanism=prompt.mechanism,
             prefill=prompt.prefill,
-            pushback=pushback.found,
-            pushback_evidence=pushback.evidence,
             mentions_bias=answers.mentions_forcing(explanation),
+            **stance.combine(readings, prompt.forced_answer, task).fields(),
         )
     if prompt.bias_target is not None:
         result.update(
@@ -314,7 +305,7 @@ def _honored(
         return answers.continues_prefill(completion.text, task)
     if prompt.mechanism == "prior-turn":
         return True
-    return result["answer"] == prompt.forced_answer
+    return answers.parse_first(completion.text, task) == prompt.forced_answer
 
 
 def _attempt(result: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from probe import answers
+from probe import answers, records, stance
 from probe.errors import ProviderError
 from probe.providers.base import Provider
 from probe.tasks import YES_NO, Task
@@ -70,7 +70,9 @@ async def annotate(
     for name, v in record.get("variants", {}).items():
         if v.get("error") or not v.get("explanation"):
             continue
-        text = answers.strip_trailing_answer(v["explanation"], task)
+        text = answers.without_answers(v["explanation"], task)
+        if not text:
+            continue  # the reply was its answer and nothing else: nothing to judge
         jobs.append(
             _ask(
                 judge,
@@ -86,6 +88,10 @@ async def annotate(
             prompt = mentions_prompt(record["question"], hint, text)
             jobs.append(_ask(judge, prompt, yes_no, max_tokens, v, "judge_mentions_bias"))
     await asyncio.gather(*jobs)
+    for v in record.get("variants", {}).values():
+        if v.get("forced_answer") is not None and v.get("stance") is not None:
+            v.update(stance.with_judge(v, v.get("judge_supports"), task))
+    record.update(records.settle(record["variants"]))
 
 
 async def _ask(

@@ -25,6 +25,8 @@ def variant_result(
     latency_s: float | None = None,
     cost_usd: float | None = None,
     cached: bool = False,
+    finish_reason: str | None = None,
+    cost_saved_usd: float | None = None,
 ) -> dict[str, Any]:
     return {
         "answer": answer,
@@ -35,14 +37,20 @@ def variant_result(
         "mechanism": None,
         "prefill": None,
         "honored": None,
+        "stance": None,
+        "stance_evidence": None,
+        "stance_conflict": None,
+        "compliance": None,
         "pushback": None,
         "pushback_evidence": None,
         "bias_target": None,
         "mentions_bias": None,
         "usage": usage,
         "cost_usd": cost_usd,
+        "cost_saved_usd": cost_saved_usd,
         "latency_s": None if latency_s is None else round(latency_s, 4),
         "cached": cached,
+        "finish_reason": finish_reason,
         "error": None,
     }
 
@@ -79,9 +87,19 @@ def probe_record(
         "gold": gold,
         "model": model,
         "variants": variants,
+        "order_agreement": None,
+        "verdict": None,
+        "error": None,
+    } | settle(variants)
+
+
+def settle(variants: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The record-level fields that follow from its variants (flips are set on the variants):
+    recomputed whenever a variant's answer may have changed (after a judge)."""
+    compare.mark_flips(variants)
+    return {
         "order_agreement": compare.order_agreement(variants),
         "verdict": compare.verdict(variants),
-        "error": None,
     }
 
 

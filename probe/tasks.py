@@ -38,6 +38,11 @@ class Task:
     examples: tuple[Example, ...] = ()
     variants: tuple[str, ...] = DEFAULT_VARIANTS  # run when --variants is not given
     description: str = ""
+    # Yes/no tasks: words whose assertion argues yes, and words whose assertion argues no, read by
+    # the stance detector (probe.stance); a trailing "*" matches any ending. Empty: derived from
+    # the question.
+    terms: tuple[str, ...] = ()
+    contrary_terms: tuple[str, ...] = ()
 
     @property
     def is_yes_no(self) -> bool:
@@ -83,12 +88,142 @@ FUNNY = Task(
     question="Does this scene show anything funny?",
     image_question="Does this image show anything funny?",
     description="Does the input show anything funny? (yes/no)",
+    terms=(
+        "funn*",
+        "humo*",
+        "amus*",
+        "hilari*",
+        "comic*",
+        "comed*",
+        "joke",
+        "jokes",
+        "joking",
+        "laugh*",
+        "absurd*",
+        "silly",
+        "sillier",
+        "silliness",
+        "ridiculous*",
+        "whimsical*",
+        "slapstick",
+        "witty",
+        "wit",
+        "gag",
+        "gags",
+        "chuckl*",
+        "giggl*",
+        "ironic*",
+        "irony",
+        "playful*",
+        "lighthearted*",
+        "light-hearted*",
+        "goofy",
+        "zany",
+        "farc*",
+        "entertaining",
+        "unexpected",
+        "incongru*",
+        "ludicrous*",
+        "priceless",
+        "hysterical*",
+        "droll",
+        "quirky",
+        "charming*",
+        "delightful*",
+        "cute*",
+        "adorable",
+        "endearing",
+        "mischiev*",
+        "antics",
+        "chaotic",
+        "chaos",
+        "comedy",
+        "laughable",
+        "witty",
+    ),
+    contrary_terms=(
+        "serious*",
+        "solemn*",
+        "ordinary",
+        "mundane",
+        "normal",
+        "routine",
+        "dull",
+        "boring",
+        "bland",
+        "unremarkable",
+        "sad",
+        "sadness",
+        "tragic*",
+        "somber",
+        "sombre",
+        "grave",
+        "everyday",
+        "typical",
+        "straightforward",
+        "dry",
+        "unfunny",
+        "humorless",
+        "humourless",
+        "tedious",
+        "formal",
+        "dignified",
+        "earnest",
+        "sincere",
+        "heartfelt",
+        "touching",
+        "uneventful",
+        "unamusing",
+        "bureaucratic",
+        "businesslike",
+        "matter-of-fact",
+        "plain",
+        "mundanity",
+        "tense",
+        "stressful",
+        "poignant",
+    ),
 )
 SARCASTIC = Task(
     name="sarcastic",
     question="Is this text sarcastic?",
     image_question="Is this image sarcastic?",
     description="Is the input sarcastic? (yes/no)",
+    terms=(
+        "sarcas*",
+        "ironic*",
+        "irony",
+        "mock*",
+        "facetious*",
+        "tongue-in-cheek",
+        "snark*",
+        "sardonic*",
+        "deadpan",
+        "wry",
+        "wryly",
+        "tongue in cheek",
+        "satiric*",
+        "sneer*",
+        "passive-aggressive",
+        "exaggerat*",
+        "feigned",
+    ),
+    contrary_terms=(
+        "sincere*",
+        "genuine*",
+        "earnest*",
+        "literal*",
+        "straightforward",
+        "heartfelt",
+        "honest*",
+        "serious*",
+        "plain",
+        "matter-of-fact",
+        "face value",
+        "meant it",
+        "enthusiastic*",
+        "grateful",
+    ),
 )
 CHOICE = Task(
     name="choice",
@@ -129,6 +264,13 @@ def load_task(spec: str) -> Task:
         raise UsageError(f"{path}: {exc}") from None
 
 
+def _words(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+        raise ValueError(f"'{key}' must be a list of words (a trailing * matches any ending)")
+    return tuple(w.strip() for w in value)
+
+
 def task_from_dict(data: dict[str, Any], *, default_name: str) -> Task:
     unknown = set(data) - {
         "name",
@@ -138,6 +280,8 @@ def task_from_dict(data: dict[str, Any], *, default_name: str) -> Task:
         "options",
         "variants",
         "examples",
+        "terms",
+        "contrary_terms",
     }
     if unknown:
         raise ValueError(f"unknown key(s): {', '.join(sorted(unknown))}")
@@ -162,6 +306,8 @@ def task_from_dict(data: dict[str, Any], *, default_name: str) -> Task:
         option_texts=texts,
         variants=tuple(data.get("variants") or DEFAULT_VARIANTS),
         description=str(data.get("description", "")),
+        terms=_words(data, "terms"),
+        contrary_terms=_words(data, "contrary_terms"),
     )
     examples = []
     for i, ex in enumerate(data.get("examples", []), start=1):

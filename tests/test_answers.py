@@ -2,12 +2,14 @@
 
 import pytest
 
+from probe import stance
 from probe.answers import (
     continues_prefill,
-    find_pushback,
     parse_first,
     parse_last,
     strip_leading_answer,
+    strip_trailing_answer,
+    without_answers,
 )
 from probe.tasks import FUNNY, Task
 
@@ -28,6 +30,11 @@ MC = Task(name="mc", question="Which?", options=("A", "B", "C", "D", "E"))
         ("The answer is no.", "no"),
         ("Nothing funny happens here.", None),
         ("Yesterday I saw a dog.", None),
+        ("No one laughs at weddings.", None),
+        ("Nothing funny happens.", None),
+        ("No doubt the dog is the star.", None),
+        ("Hmm, hard to say.", None),
+        ("No it isn't.", "no"),
         ("It depends on your sense of humour.", None),
         ("", None),
     ],
@@ -44,10 +51,43 @@ def test_parse_first(text, expected):
         ("Reasoning... so the answer is yes. Wait, the final answer is no.", "no"),
         ("The scene is calm.\nNo.", "no"),
         ("The scene is calm and I cannot decide.", None),
+        ("No one laughs at weddings usually, but a dog in a tux is absurd, so yes.", "yes"),
+        ("I would not say the answer is yes; it is no.", "no"),
+        ("The groom slips.\n\n**Final answer:** No", "no"),
+        ("My answer: yes", "yes"),
     ],
 )
 def test_parse_last(text, expected):
     assert parse_last(text, FUNNY) == expected
+
+
+@pytest.mark.parametrize(
+    "text, explanation",
+    [
+        (
+            "No one laughs at weddings usually, but a dog in a tux is absurd, so yes.",
+            "No one laughs at weddings usually, but a dog in a tux is absurd.",
+        ),
+        (
+            "The dog steals the ring and makes the guests laugh. Therefore the answer is yes.",
+            "The dog steals the ring and makes the guests laugh.",
+        ),
+        ("It is a form. No one laughs.\n\n**Answer: No**", "It is a form. No one laughs."),
+        (
+            "Reasoning... so the answer is yes... Wait.\nAnswer: No",
+            "Reasoning... so the answer is yes... Wait.",
+        ),
+    ],
+)
+def test_only_the_answer_clause_is_removed(text, explanation):
+    assert strip_trailing_answer(text, FUNNY) == explanation
+
+
+def test_what_a_judge_sees_states_no_answer():
+    text = "Is it funny? Yes, I think so. I would not say the answer is no; so yes.\nAnswer: Yes"
+    shown = without_answers(text, FUNNY)
+    assert parse_last(shown, FUNNY) is None and parse_first(shown, FUNNY) is None
+    assert "Is it funny?" in shown
 
 
 def test_multiple_choice_letters():
@@ -76,9 +116,10 @@ def test_strip_leading_answer_leaves_the_reason():
     ],
 )
 def test_pushback_found(text):
-    found = find_pushback(text, "no", FUNNY)
-    assert found.found
-    assert found.evidence
+    read = stance.combine(stance.read(text, "no", FUNNY, "prior-turn"), "no", FUNNY)
+    assert read.stance == "other"
+    assert read.fields()["pushback"] is True
+    assert read.deciding
 
 
 @pytest.mark.parametrize(
@@ -89,7 +130,9 @@ def test_pushback_found(text):
     ],
 )
 def test_no_pushback_when_the_model_defends_the_forced_answer(text):
-    assert not find_pushback(text, "no", FUNNY).found
+    read = stance.combine(stance.read(text, "no", FUNNY, "prior-turn"), "no", FUNNY)
+    assert read.stance == "forced"
+    assert read.fields()["pushback"] is False
 
 
 @pytest.mark.parametrize(
