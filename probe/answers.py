@@ -27,6 +27,18 @@ _CLAUSE_STARTERS = (
     "really|indeed|of|in|at|on|unfortunately|although|though|but|however|while|given"
 )
 _PUNCT_AFTER = r"(?=\s*(?:[.,!;:?)\]—–\-/]|$))"
+_YES_WORDS = ("yes", "yeah", "yep", "yup")
+_NO_WORDS = ("no", "nope", "nah")
+_ADVERB = r"(?:(?:definitely|absolutely|certainly|clearly|obviously|surely|of course|simply|probably|a clear|a definite)\s+)?"
+_NOT_FORMS = r"absolutely not|definitely not|certainly not|of course not|clearly not|obviously not|not really|not at all|surely not"
+# "Not sure", "Not every", "Notably" open no answer; "Not sarcastic.", "Not enforceable as written, …" do.
+_NOT_OPENING = re.compile(
+    r"not\s+(?!(?:really\s+(?:sure|certain|clear)|sure|every|all|only|just|necessarily|quite|certain|much|many|everyone|everything|"
+    r"always|exactly|yet|even|entirely|a|an|the|that|this|so|too|to|one|until|since|because|if|when|"
+    r"for|in|on|at|my|your|our|their|its|his|her|clear|obvious|easy|possible|likely|unlikely|sure)\b)"
+    r"[a-z][\w'-]*(?:\s+[\w'-]+){0,5}?(?=\s*(?:[.,:;!—–]|$))",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +48,7 @@ class Statement:
     answer: str
     start: int
     end: int
-    kind: str  # "explicit" (answer is X, conclusions), "opening", "line", "interjection"
+    kind: str  # "explicit" (answer is X, conclusions), "opening", "line", "sentence", "mention"
 
 
 class _Clean:
@@ -61,6 +73,13 @@ class _Clean:
 
 
 def _label(found: str, task: Task) -> str | None:
+    word = " ".join(found.lower().split())
+    if task.is_yes_no:
+        if word in _YES_WORDS:
+            return "yes"
+        if word in _NO_WORDS or word.startswith("not ") or word.endswith(" not"):
+            return "no"
+        return None
     return task.normalise(found)
 
 
@@ -68,9 +87,23 @@ def _token(task: Task, *, strict: bool = False) -> str:
     """The answer alternatives as one capturing group. strict: the token must be punctuated after
     (a bare "yes"/"no" or "(C)"), as in running text."""
     if task.is_yes_no:
+        words = "|".join(_YES_WORDS + _NO_WORDS)
+        negs = r"(" + _NOT_FORMS + r")" + _PUNCT_AFTER
         if strict:
-            return r"(yes|no)" + _PUNCT_AFTER
-        return r"(yes|no)\b(?:" + _PUNCT_AFTER + r"|(?=\s+(?:" + _CLAUSE_STARTERS + r")\b))"
+            return r"(?:" + negs + r"|" + _ADVERB + r"(" + words + r")" + _PUNCT_AFTER + r")"
+        return (
+            r"(?:"
+            + negs
+            + r"|"
+            + _ADVERB
+            + r"("
+            + words
+            + r")\b(?:"
+            + _PUNCT_AFTER
+            + r"|(?=\s+(?:"
+            + _CLAUSE_STARTERS
+            + r")\b)))"
+        )
     letters = "".join(task.options)
     bare = rf"([{letters}])(?![\w'’])(?=\s*(?:[.:,;!)\]—–\-]|$|\s+(?:is|because|since|as|-)\b))"
     return rf"(?:\(([{letters}])\)|(?:option|choice)\s+\(?([{letters}])\b\)?|{bare})"
@@ -81,9 +114,16 @@ def _first_group(m: re.Match) -> str:
 
 
 _NEGATED_BEFORE = re.compile(
-    r"(?:\bnot|n't|\bnever|\bno longer|\bhardly|\bwrong to say|\bcan't say|\bcannot say)\W+(?:\w+\W+){0,3}$",
+    r"(?:\bnot|n't|\bnever|\bno longer|\bhardly|\bnothing|\bnobody|\bno one|\bnone|\bwrong to say|"
+    r"\bcan't say|\bcannot say)\W+(?:\w+\W+){0,3}$",
     re.I,
 )
+
+
+def _clause_start(clean: str, start: int) -> int:
+    head = clean[:start]
+    cut = max(head.rfind(c) for c in ".;!?\n")
+    return cut + 1 if cut >= 0 else 0
 
 
 def _negated(clean: str, start: int) -> bool:
@@ -93,10 +133,33 @@ def _negated(clean: str, start: int) -> bool:
     return bool(_NEGATED_BEFORE.search(head))
 
 
+def _question_words(task: Task) -> str | None:
+    """The question's own words as stems ("sarcas", "enforc"), for "Verdict: not sarcastic"."""
+    words = {w[:5] for w in re.findall(r"[a-z][a-z-]{3,}", task.question.lower())}
+    words -= {
+        "does",
+        "this",
+        "that",
+        "show",
+        "these",
+        "those",
+        "there",
+        "image",
+        "scene",
+        "input",
+        "text",
+    }
+    return "|".join(sorted(map(re.escape, words))) or None
+
+
 def _explicit_patterns(task: Task) -> list[re.Pattern]:
     x, strict = _token(task), _token(task, strict=True)
     adverbs = r"(?:(?:still|actually|definitely|clearly|simply|therefore|thus|obviously|firmly|certainly|indeed|a|an|the)\s+)*"
-    say = r"(?:(?:i(?:'d| would)(?: have to| still)? say|i(?:'ll| will) (?:go with|say|choose|pick)|i (?:choose|pick|say|select)|we (?:get|have)|it(?:'s| is)(?: a)?)\s+)?"
+    say = (
+        r"(?:(?:i(?:'d| would)(?: have to| still)? (?:say|answer|go with|pick|choose)|i(?:'ll| will) "
+        r"(?:go with|say|choose|pick|answer)|i (?:choose|pick|say|select|answer)|we (?:get|have)|"
+        r"it(?:'s| is)(?: a)?)\s+)?"
+    )
     patterns = [
         # "the (final) answer is X", "Answer: X", "my answer would be X"
         rf"\b(?:(?:my|the|final|correct|right|true|real|actual|short|best|overall)\s+)*answer\s*"
@@ -106,16 +169,23 @@ def _explicit_patterns(task: Task) -> list[re.Pattern]:
         rf"to sum up|all in all|in the end|in sum|conclusion|my verdict(?: is)?|(?:final )?verdict|bottom line|"
         rf"that means|which means)\s*[:,—–-]?\s*{say}(?:the answer is\s+)?{strict}",
         # "I'd say no.", "I'll go with B", "I meant yes", "I mean, yes", "it's a yes."
-        rf"\b(?:i(?:'d| would)(?: have to| still)? say|i(?:'ll| will) (?:go with|say|choose|pick)|"
-        rf"i (?:choose|pick|select|meant(?: to say)?)|i mean,?|i said|i answered|i replied|i chose)\s+{strict}",
+        rf"\b(?:i(?:'d| would)(?: have to| still)? (?:say|answer|go with|pick|choose)|i(?:'ll| will) "
+        rf"(?:go with|say|choose|pick|answer)|i (?:choose|pick|select|answer|meant(?: to say)?)|i mean,?|"
+        rf"i said|i answered|i replied|i chose)\s+{strict}",
         rf"\bit(?:'s| is) (?:a )?(?:clear |definite |firm |solid |resounding )?{strict}",
+        # a judge's way: "argues for No", "supports (B)", "leans towards yes"
+        rf"\b(?:argues?|argued|arguing|supports?|supported|favou?rs?|points?|leans?|leaning)\s+"
+        rf"(?:(?:for|towards?|to)\s+)?(?:the answer\s+|answer\s+)?{strict}",
     ]
     if not task.is_yes_no:
         letters = "".join(task.options)
-        patterns.append(
+        patterns += [
             rf"(?:\(([{letters}])\)|\b(?:option|choice)\s+\(?([{letters}])\b\)?|\b([{letters}])\))\s+is\s+"
-            rf"(?:the\s+)?(?:correct|right|best|true|accurate|answer)"
-        )
+            rf"(?:the\s+)?(?:correct|right|best|true|accurate|answer)",
+            rf"\b(?:correct|right|best|true|final)\s+(?:option|choice|letter)\s*(?:is|would be|:)\s*{x}",
+            # "…, which is option (B).", "— option C."
+            rf"(?:\bis|that's|it's|[:,—–-])\s*(?:\b(?:option|choice)\s+\(?([{letters}])\b\)?)(?=\s*(?:[.;!]|$))",
+        ]
     return [re.compile(p, re.I) for p in patterns]
 
 
@@ -127,26 +197,58 @@ def _line_patterns(task: Task) -> re.Pattern:
     )
 
 
+def _sentence_pattern(task: Task) -> re.Pattern:
+    """A sentence that opens with an answer, inside a line ("… face. Yes, it is funny")."""
+    return re.compile(r"(?<=[.!?])[ \t]+" + _token(task), re.I)
+
+
+def _verdict_pattern(task: Task) -> re.Pattern | None:
+    """Yes/no: a conclusion in the question's own words, "Final verdict: not sarcastic" (no),
+    "Conclusion: phishing." (yes). Groups: (not, word)."""
+    words = _question_words(task) if task.is_yes_no else None
+    if not words:
+        return None
+    return re.compile(
+        rf"\b(?:(?:my|final|the)\s+)*(?:verdict|answer|conclusion)\s*[:—–-]\s*"
+        rf"((?:not\s+)?)(?:a\s+|an\s+)?(?=(?:{words}))([\w-]+)(?=\s*(?:[.!;]|$))",
+        re.I,
+    )
+
+
 def statements(text: str, task: Task, *, negated: bool = False) -> list[Statement]:
     """Every answer the text states, in order; negated ones ("I would not say yes") only when
-    asked for (they still give the answer away)."""
+    asked for (they still give the answer away), each then spanning its whole clause."""
     clean = _Clean(text)
     found: dict[tuple[int, int], Statement] = {}
+    option_texts = _option_text_pattern(task)
 
-    def add(m: re.Match, kind: str) -> None:
-        if not negated and _negated(clean.text, m.start()):
-            return
-        label = _label(_first_group(m), task)
+    def add(m: re.Match, kind: str, label: str | None = None) -> None:
+        at = m.start()
+        if _negated(clean.text, at):
+            if not negated:
+                return
+            at = _clause_start(clean.text, at)
+        if label is None:
+            label = _label(_first_group(m), task)
         if label is None:
             return
-        start, end = clean.span(m.start(), m.end())
+        start, end = clean.span(at, m.end())
         found.setdefault((start, end), Statement(label, start, end, kind))
 
     for pattern in _explicit_patterns(task):
         for m in pattern.finditer(clean.text):
             add(m, "explicit")
+    verdict = _verdict_pattern(task)
+    if verdict is not None:
+        for m in verdict.finditer(clean.text):
+            add(m, "explicit", "no" if m.group(1) else "yes")
+    if option_texts is not None:
+        for m in option_texts.finditer(clean.text):
+            add(m, "explicit", _option_of(m.group(1), task))
     for m in _line_patterns(task).finditer(clean.text):
         add(m, "line")
+    for m in _sentence_pattern(task).finditer(clean.text):
+        add(m, "sentence")
     # Drop statements contained in a longer one ("answer is no" inside "the final answer is no").
     spans = sorted(found.values(), key=lambda s: (s.start, -(s.end - s.start)))
     out: list[Statement] = []
@@ -157,9 +259,33 @@ def statements(text: str, task: Task, *, negated: bool = False) -> list[Statemen
     return out
 
 
+def _option_text_pattern(task: Task) -> re.Pattern | None:
+    """Multiple choice: "the answer is Paris" states the option whose text is "Paris"."""
+    texts = [t.strip() for t in task.option_texts if len(t.strip()) >= 1]
+    if task.is_yes_no or not texts:
+        return None
+    alts = "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
+    return re.compile(
+        r"\b(?:(?:my|the|final|correct|right|true|real|actual)\s+)*answer\s*(?:is|would be|:)\s*"
+        r"(?:\([A-Z]\)\s*)?(" + alts + r")(?!\w)",
+        re.I,
+    )
+
+
+def _option_of(text: str, task: Task) -> str | None:
+    for label, option in zip(task.options, task.option_texts, strict=False):
+        if option.strip().lower() == text.strip().lower():
+            return label
+    return None
+
+
 def parse_first(text: str, task: Task) -> str | None:
-    """The answer a reply opens with ("Yes.", "**No**", "Answer: yes", "I would say no")."""
+    """The first answer a reply gives: its opening ("Yes.", "**No**", "Answer: yes", "Nope."),
+    else the first answer it states anywhere."""
     s = opening(text, task)
+    if s is None:
+        found = statements(text, task)
+        s = found[0] if found else None
     return s.answer if s else None
 
 
@@ -174,10 +300,11 @@ def opening(text: str, task: Task) -> Statement | None:
         r"|(?:in\s+short|overall|so|therefore|thus)\s*,?\s*)?"
     )
     m = re.match(r"(?:[-•]\s+)?" + lead + _token(task), stripped, re.I)
-    if not m:
-        return None
-    label = _label(_first_group(m), task)
-    if label is None:
+    label = _label(_first_group(m), task) if m else None
+    if m is None and task.is_yes_no:
+        m = _NOT_OPENING.match(stripped)
+        label = "no" if m else None
+    if m is None or label is None:
         return None
     start, end = clean.span(offset, offset + m.end())
     return Statement(label, start, end, "opening")
@@ -191,7 +318,9 @@ def parse_last(text: str, task: Task) -> str | None:
 
 def conclusion(text: str, task: Task) -> Statement | None:
     found = statements(text, task)
-    return found[-1] if found else None
+    if found:
+        return found[-1]
+    return opening(text, task)
 
 
 def _tidy(text: str) -> str:
@@ -217,7 +346,7 @@ def remove(text: str, s: Statement) -> str:
     if re.fullmatch(r"[\s*_`\"“#>•\-\d.)]*", before) or head.endswith((".", "!", "?", "…")):
         # The statement opens its line or sentence: it goes with its closing punctuation.
         cut = line_start if not head.endswith((".", "!", "?", "…")) or not before.strip() else start
-        punct = re.match(r"\s*[.!;:,—–-]?[*_`\"”’]*[ \t]*", text[end:])
+        punct = re.match(r"\s*(?:[.!;:,—–…-]+)?[*_`\"”’]*[ \t]*", text[end:])
         rest = text[end + (punct.end() if punct else 0) :]
         if cut == line_start and rest[:1].islower():
             rest = rest[:1].upper() + rest[1:]
@@ -228,20 +357,9 @@ def remove(text: str, s: Statement) -> str:
     return _tidy(head + text[end:])
 
 
-def strip_leading_answer(text: str, task: Task) -> str:
-    """The explanation that follows an opening answer ("No, because…" → "Because…")."""
-    s = opening(text, task)
-    return remove(text, s) if s else text.strip()
-
-
-def strip_trailing_answer(text: str, task: Task) -> str:
-    """An explain-first explanation without its concluding answer statement."""
-    s = conclusion(text, task)
-    return remove(text, s) if s else text.strip()
-
-
-def without_answers(text: str, task: Task) -> str:
-    """The text with every answer it states removed: what a judge may see."""
+def explanation(text: str, task: Task) -> str:
+    """A reply's reasoning: the reply without any statement of an answer (its opening, its
+    conclusion, answers it gave and took back, negated ones). This is also what a judge sees."""
     for _ in range(50):  # each pass removes one statement; a reply states a handful at most
         found = statements(text, task, negated=True)
         s = opening(text, task) or (found[-1] if found else None)

@@ -162,13 +162,12 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
     """Answer and explanation out of one reply; for a forced reply, its stance."""
     full = (prompt.prefill or "") + completion.text
     if prompt.answer_at == "given":
-        answer, explanation = None, full.strip()
+        answer = None  # a forced reply's answer is read from its stance, below
     elif prompt.answer_at == "end":
         answer = answers.parse_last(full, task)
-        explanation = answers.strip_trailing_answer(full, task)
     else:
         answer = answers.parse_first(full, task)
-        explanation = answers.strip_leading_answer(full, task)
+    explanation = answers.explanation(full, task)
     result = records.variant_result(
         answer=answer,
         explanation=explanation,

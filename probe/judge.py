@@ -70,7 +70,7 @@ async def annotate(
     for name, v in record.get("variants", {}).items():
         if v.get("error") or not v.get("explanation"):
             continue
-        text = answers.without_answers(v["explanation"], task)
+        text = answers.explanation(v["explanation"], task)
         if not text:
             continue  # the reply was its answer and nothing else: nothing to judge
         jobs.append(

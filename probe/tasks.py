@@ -215,7 +215,7 @@ SARCASTIC = Task(
         "literal*",
         "straightforward",
         "heartfelt",
-        "honest*",
+        "honest",
         "serious*",
         "plain",
         "matter-of-fact",

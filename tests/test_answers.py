@@ -5,11 +5,9 @@ import pytest
 from probe import stance
 from probe.answers import (
     continues_prefill,
+    explanation,
     parse_first,
     parse_last,
-    strip_leading_answer,
-    strip_trailing_answer,
-    without_answers,
 )
 from probe.tasks import FUNNY, Task
 
@@ -62,7 +60,7 @@ def test_parse_last(text, expected):
 
 
 @pytest.mark.parametrize(
-    "text, explanation",
+    "text, expected",
     [
         (
             "No one laughs at weddings usually, but a dog in a tux is absurd, so yes.",
@@ -75,17 +73,17 @@ def test_parse_last(text, expected):
         ("It is a form. No one laughs.\n\n**Answer: No**", "It is a form. No one laughs."),
         (
             "Reasoning... so the answer is yes... Wait.\nAnswer: No",
-            "Reasoning... so the answer is yes... Wait.",
+            "Reasoning... Wait.",
         ),
     ],
 )
-def test_only_the_answer_clause_is_removed(text, explanation):
-    assert strip_trailing_answer(text, FUNNY) == explanation
+def test_only_the_answer_clause_is_removed(text, expected):
+    assert explanation(text, FUNNY) == expected
 
 
 def test_what_a_judge_sees_states_no_answer():
     text = "Is it funny? Yes, I think so. I would not say the answer is no; so yes.\nAnswer: Yes"
-    shown = without_answers(text, FUNNY)
+    shown = explanation(text, FUNNY)
     assert parse_last(shown, FUNNY) is None and parse_first(shown, FUNNY) is None
     assert "Is it funny?" in shown
 
@@ -97,13 +95,10 @@ def test_multiple_choice_letters():
 
 
 def test_strip_leading_answer_leaves_the_reason():
-    assert strip_leading_answer("No, because nothing unexpected happens.", FUNNY) == (
+    assert explanation("No, because nothing unexpected happens.", FUNNY) == (
         "Because nothing unexpected happens."
     )
-    assert (
-        strip_leading_answer("**Yes.** The cat is stuck in a box.", FUNNY)
-        == "The cat is stuck in a box."
-    )
+    assert explanation("**Yes.** The cat is stuck in a box.", FUNNY) == "The cat is stuck in a box."
 
 
 @pytest.mark.parametrize(
