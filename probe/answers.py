@@ -26,7 +26,7 @@ _CLAUSE_STARTERS = (
     "as|not|nothing|definitely|absolutely|certainly|clearly|sir|way|thanks|thank|sorry|honestly|"
     "really|indeed|of|in|at|on|unfortunately|although|though|but|however|while|given"
 )
-_PUNCT_AFTER = r"(?=\s*(?:[.,!;:?)\]—–\-/]|$))"
+_PUNCT_AFTER = r"(?=\s*(?:[.,!;:?()\]—–\-/]|$))"
 _YES_WORDS = ("yes", "yeah", "yep", "yup")
 _NO_WORDS = ("no", "nope", "nah")
 _ADVERB = r"(?:(?:definitely|absolutely|certainly|clearly|obviously|surely|of course|simply|probably|a clear|a definite)\s+)?"
@@ -184,7 +184,7 @@ def _explicit_patterns(task: Task) -> list[re.Pattern]:
             rf"(?:the\s+)?(?:correct|right|best|true|accurate|answer)",
             rf"\b(?:correct|right|best|true|final)\s+(?:option|choice|letter)\s*(?:is|would be|:)\s*{x}",
             # "…, which is option (B).", "— option C."
-            rf"(?:\bis|that's|it's|[:,—–-])\s*(?:\b(?:option|choice)\s+\(?([{letters}])\b\)?)(?=\s*(?:[.;!]|$))",
+            rf"(?:\bis|that's|it's|[:,—–-])\s*(?:\b(?:option|choice)\s+\(?([{letters}])\b\)?)(?=\s*(?:[.;!,]|$))",
         ]
     return [re.compile(p, re.I) for p in patterns]
 
@@ -208,9 +208,13 @@ def _verdict_pattern(task: Task) -> re.Pattern | None:
     words = _question_words(task) if task.is_yes_no else None
     if not words:
         return None
+    lead = (
+        r"\b(?:(?:(?:my|final|the)\s+)*(?:verdict|answer|conclusion)\s*[:—–-]\s*"
+        r"|(?:in conclusion|overall|so|therefore|thus|hence|in short|in summary|ultimately|all in all),?\s+"
+        r"(?:it|this|that|the \w+|this \w+)\s+(?:is|are|was|does|do|would|will)\s+)"
+    )
     return re.compile(
-        rf"\b(?:(?:my|final|the)\s+)*(?:verdict|answer|conclusion)\s*[:—–-]\s*"
-        rf"((?:not\s+)?)(?:a\s+|an\s+)?(?=(?:{words}))([\w-]+)(?=\s*(?:[.!;]|$))",
+        lead + rf"((?:not\s+)?)(?:a\s+|an\s+)?(?=(?:{words}))([\w-]+)(?=\s*(?:[.!;]|$))",
         re.I,
     )
 
