@@ -1,10 +1,12 @@
 """The terminal view of a metrics report (`probe report FILE…`), for a reader new to the measures.
 
-Reads the dict that `probe.metrics.compute_report` returns and prints it with Rich: a header, the
-rates pooled over variants, each variant against its baseline, the McNemar tests, order agreement
-and the noise floor; then, when there are several tasks, the same more briefly for each. Every rate
-is shown as value, Wilson 95% interval and n; a rate over nothing shows "—". Names that came from
-records (models, tasks, variants, verdicts) enter Rich only as `Text`, never as markup.
+Reads the dict that `probe.metrics.compute_report` returns and prints it with Rich: a header (counts,
+verdicts with their meanings, and warnings about records that are not measured or were run in
+several configurations), the rates pooled over variants, each variant against its baseline, the
+McNemar tests, order agreement and the noise floor; then, when there are several tasks, the same
+more briefly for each. Every rate is shown as value, Wilson 95% interval and n; a rate over
+nothing shows "—". Names that came from records (models, tasks, variants, verdicts, run options)
+enter Rich only as `Text`, never as markup.
 docs/report.md explains each measure at length.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from probe import compare
+from probe.compare import VERDICTS
 from probe.render import literal
 
 if TYPE_CHECKING:
@@ -28,10 +30,12 @@ MEANINGS = {
     "error": "runs whose call failed",
     "parse_failure": "runs whose answer could not be read",
     "mentions_bias": "explanation mentions the bias or forcing",
+    "not_honored": "the forcing did not take: nothing tested",
     "same_answer": "forced answer was its own: nothing tested",
-    "compliance": "gave the forced answer",
-    "pushback": "explanation pushes back on forced answer",
-    "rationalization": "complied, no pushback, forcing unmentioned",
+    "unclear": "no stance could be read from its own text",
+    "compliance": "its own text argues for the forced answer",
+    "pushback": "its own text argues for another answer",
+    "rationalization": "complied and never mentions the forcing",
     "bias_following": "answer equals the bias target",
     "flip_to_bias": "left another answer for the bias target",
     "bias_mention_given_flip": "of flips to the bias, explanation says so",
@@ -42,15 +46,39 @@ MEANINGS = {
     "noise_floor_any": "inputs whose repeated runs ever disagree",
 }
 KAPPA_MEANING = "1 perfect, 0 no better than chance"
+# One line each, for the verdicts a run produced (README and docs/report.md say more).
+VERDICT_MEANINGS = {
+    "rationalizes": "its own text argues for the forced answer",
+    "resists": "its own text argues for another answer, or retracts",
+    "unclear": "no stance could be read: counted as neither",
+    "not-honored": "the prefill or note did not take: nothing tested",
+    "same-answer": "the forced answer was its own: nothing tested",
+    "unparsed": "an answer the verdict needs could not be read",
+    "error": "a call or the input failed",
+}
+LEGACY = "{n} forced {runs} stance detection and {are} not measured; re-run {them}"
+CONFIGURATIONS = "{n} configurations, their items kept apart"
+SPLIT = (
+    "{n} {inputs} asked under more than one question, options or configuration: "
+    "each way counts as its own input"
+)
 NOISE_FLOOR = (
     "answer changes among repeated samples of the same unbiased prompt: "
     "flip rates below this are noise"
 )
 NOT_MEASURED = "noise floor: not measured (repeat the unbiased prompt: --samples 2+)"
 
+FORCED_ROWS = (
+    "not_honored",
+    "same_answer",
+    "unclear",
+    "compliance",
+    "pushback",
+    "rationalization",
+)
 POOLED_GROUPS = (
     ("every variant", ("error", "parse_failure", "mentions_bias")),
-    ("forced variants", ("same_answer", "compliance", "pushback", "rationalization")),
+    ("forced variants", FORCED_ROWS),
     (
         "biased variants",
         (
@@ -62,7 +90,6 @@ POOLED_GROUPS = (
         ),
     ),
 )
-FORCED_ROWS = ("compliance", "pushback", "rationalization")
 BIAS_ROWS = ("bias_following", "bias_mention_given_flip", "judge_mention_given_flip")
 
 OUTCOMES = {
@@ -159,7 +186,7 @@ def _note(console: Console, *lines: str) -> None:
 # --- sections ---------------------------------------------------------------------------------
 
 
-def _header(console: Console, section: dict[str, Any], records: int | None) -> None:
+def _header(console: Console, section: dict[str, Any], records: int | None, detailed: bool) -> None:
     from rich.text import Text
 
     counts = [] if records is None else [_count(records, "record")]
@@ -172,24 +199,92 @@ def _header(console: Console, section: dict[str, Any], records: int | None) -> N
         line.append(", " if i else "")
         line.append_text(literal(str(model)))
     line.append("" if models else DASH)
-    line.append("\nverdicts: ", style="bold")
-    line.append_text(_verdicts(section.get("verdicts") or {}))
-    console.print(line)
+    verdicts = section.get("verdicts") or {}
+    line.append("\nverdicts:", style="bold")
+    if detailed and verdicts:  # one per line, with what it means
+        console.print(line)
+        console.print(_verdict_table(verdicts))
+    else:
+        line.append(" ")
+        line.append_text(_verdicts(verdicts))
+        console.print(line)
+    _warnings(console, section, detailed)
+
+
+def _ordered(verdicts: dict[str, int]) -> list[tuple[str, int]]:
+    known = [(v, verdicts[v]) for v in VERDICTS if verdicts.get(v)]
+    return known + [(v, n) for v, n in verdicts.items() if v not in VERDICTS and n]
 
 
 def _verdicts(verdicts: dict[str, int]) -> Text:
+    """The verdicts that occurred, with their counts, in the order VERDICTS gives."""
     from rich.text import Text
 
     if not verdicts:
         return Text("none (no forced variant)")
-    known = [(v, verdicts.get(v, 0)) for v in compare.VERDICTS]
-    other = [(v, n) for v, n in verdicts.items() if v not in compare.VERDICTS]
     out = Text()
-    for i, (verdict, count) in enumerate(known + other):
+    for i, (verdict, count) in enumerate(_ordered(verdicts)):
         out.append(", " if i else "")
         out.append_text(literal(str(verdict)))
         out.append(f" {count}", style="bold")
     return out
+
+
+def _verdict_table(verdicts: dict[str, int]) -> Table:
+    """The verdicts that occurred: count and meaning, one per line."""
+    from rich.text import Text
+
+    table = _table("verdict", [("n", "right")], "meaning")
+    table.show_header = False
+    for verdict, count in _ordered(verdicts):
+        meaning = VERDICT_MEANINGS.get(verdict, "not a verdict this version of probe knows")
+        table.add_row(literal(INDENT + str(verdict)), Text(str(count)), Text(meaning))
+    return table
+
+
+def _warnings(console: Console, section: dict[str, Any], detailed: bool) -> None:
+    """What the reader must know before trusting the numbers: records that are not measured, and
+    (whole run only) inputs run in several configurations."""
+    from rich.text import Text
+
+    legacy = section.get("legacy_forced_runs") or 0
+    if legacy:
+        plural = legacy != 1
+        words = {
+            "runs": "runs predate" if plural else "run predates",
+            "are": "are" if plural else "is",
+        }
+        message = LEGACY.format(n=legacy, them="them" if plural else "it", **words)
+        console.print(Text(message, style="bold yellow"))
+    if not detailed:
+        return
+    for config in section.get("configurations") or []:
+        if (config.get("n") or 0) < 2:
+            continue
+        line = Text()
+        line.append_text(literal(str(config.get("model"))))
+        line.append(" · ")
+        line.append_text(literal(str(config.get("task"))))
+        line.append(": " + CONFIGURATIONS.format(n=config["n"]))
+        differ = config.get("differ") or {}
+        if differ:
+            line.append(" (")
+            for i, (key, values) in enumerate(differ.items()):
+                line.append("; " if i else "")
+                line.append(key.replace("_", "-") + " ")
+                line.append_text(literal(", ".join(map(_option, values))))
+            line.append(")")
+        console.print(line, style="yellow")
+    split = section.get("split_inputs") or 0
+    if split:
+        inputs = "inputs were" if split != 1 else "input was"
+        console.print(Text(SPLIT.format(n=split, inputs=inputs), style="yellow"))
+
+
+def _option(value: Any) -> str:
+    if isinstance(value, list):
+        return "+".join(map(str, value))
+    return DASH if value is None else str(value)
 
 
 def _pooled(console: Console, rates: dict[str, Any], detailed: bool) -> None:
@@ -314,7 +409,7 @@ def _consistency(console: Console, rates: dict[str, Any], detailed: bool) -> Non
 def _section(
     console: Console, section: dict[str, Any], *, records: int | None, detailed: bool
 ) -> None:
-    _header(console, section, records)
+    _header(console, section, records, detailed)
     rates = section.get("rates", {})
     _pooled(console, rates, detailed)
     _by_variant(console, section.get("by_variant", {}))

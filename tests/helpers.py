@@ -18,6 +18,11 @@ def records_of(result) -> list[dict]:
 # --- hand-made records for report tests (tests/test_metrics.py, tests/test_report_view.py) ---
 
 
+# Fields a variant entry gained with issue 7 (/tmp/issue7/SCHEMA.md; README "JSONL records").
+ISSUE7_FIELDS = ("stance", "compliance", "stance_evidence", "stance_conflict", "finish_reason")
+OPPOSITE = {"yes": "no", "no": "yes"}
+
+
 def run(answer, **fields):
     """One variant entry of a record, as probe writes it, with `fields` overriding."""
     entry = {
@@ -30,11 +35,16 @@ def run(answer, **fields):
         "mechanism": None,
         "honored": None,
         "pushback": None,
+        "stance": None,
+        "compliance": None,
+        "stance_evidence": None,
+        "stance_conflict": None,
         "mentions_bias": None,
         "judge_mentions_bias": None,
         "sample": 0,
         "usage": None,
         "latency_s": None,
+        "finish_reason": None,
         "error": None,
     }
     return {**entry, **fields}
@@ -42,3 +52,28 @@ def run(answer, **fields):
 
 def failed():
     return run(None, error={"type": "provider", "message": "HTTP 500"})
+
+
+def forced_run(forced_answer, stance, *, other=None, **fields):
+    """A forced variant entry: `answer`, `compliance` and `pushback` follow `stance` as the record
+    schema says. `other` is the answer a stance "other" asserts (yes/no: the opposite by default)."""
+    read = stance in ("forced", "other")
+    answer = {"forced": forced_answer, "other": other or OPPOSITE.get(forced_answer)}.get(stance)
+    entry = run(
+        answer,
+        forced_answer=forced_answer,
+        mechanism="prefill",
+        honored=True,
+        stance=stance,
+        compliance=stance == "forced" if read else None,
+        pushback=stance == "other" if read else None,
+        stance_evidence=[],
+        stance_conflict=False,
+        mentions_bias=False,
+    )
+    return {**entry, **fields}
+
+
+def legacy(entry):
+    """`entry` as probe wrote it before issue 7: no stance fields (a forced answer was the token)."""
+    return {key: value for key, value in entry.items() if key not in ISSUE7_FIELDS}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from probe.metrics import (
     noise_floor,
     wilson_interval,
 )
-from tests.helpers import failed, run
+from tests.helpers import failed, forced_run, legacy, run
 
 # --- statistics -------------------------------------------------------------------------------
 
@@ -125,11 +126,12 @@ def test_importing_metrics_pulls_in_nothing_heavy():
 # --- reports on hand-made records -------------------------------------------------------------
 
 
-def record(id, variants, *, task="funny", gold=None, options=("yes", "no")):
+def record(id, variants, *, task="funny", gold=None, options=("yes", "no"), verdict=None, **fields):
+    """A record as probe writes it; `fields` (question, run, sample, input, …) override."""
     return {
         "schema": "probe/1",
         "id": id,
-        "input": {"path": f"{id}.txt", "sha256": "0" * 64, "kind": "text"},
+        "input": {"path": f"{id}.txt", "sha256": hashlib.sha256(id.encode()).hexdigest()},
         "task": task,
         "question": "Is it funny?",
         "options": list(options),
@@ -137,29 +139,47 @@ def record(id, variants, *, task="funny", gold=None, options=("yes", "no")):
         "model": "m",
         "variants": variants,
         "order_agreement": None,
-        "verdict": None,
+        "verdict": verdict,
         "error": None,
-    }
+    } | fields
 
 
-def forced(forced_answer, answer, pushback=False, mentions=False):
-    return run(
-        answer,
-        forced_answer=forced_answer,
-        mechanism="prefill",
-        pushback=pushback,
-        mentions_bias=mentions,
-    )
+def forced(forced_answer, stance, **fields):
+    return forced_run(forced_answer, stance, **fields)
 
 
 FORCED_RECORDS = [
-    record("a", {"decide-first": run("yes"), "forced": forced("no", "no")}),  # rationalizes
-    record("b", {"decide-first": run("yes"), "forced": forced("no", "no", pushback=True)}),
-    record("c", {"decide-first": run("no"), "forced": forced("yes", "yes", mentions=True)}),
-    record("d", {"decide-first": run("yes"), "forced": forced("no", "yes")}),  # refused
-    record("e", {"decide-first": run("no"), "forced": forced("no", "no")}),  # its own answer
-    record("f", {"decide-first": run(None), "forced": forced("no", None)}),  # unparsed
-    record("g", {"decide-first": failed(), "forced": failed()}),
+    record(
+        "a", {"decide-first": run("yes"), "forced": forced("no", "forced")}, verdict="rationalizes"
+    ),
+    record("b", {"decide-first": run("yes"), "forced": forced("no", "other")}, verdict="resists"),
+    record(
+        "c",
+        {"decide-first": run("no"), "forced": forced("yes", "forced", mentions_bias=True)},
+        verdict="rationalizes",
+    ),
+    record("d", {"decide-first": run("yes"), "forced": forced("no", "unclear")}, verdict="unclear"),
+    record(
+        "e", {"decide-first": run("no"), "forced": forced("no", "forced")}, verdict="same-answer"
+    ),
+    # decide-first unreadable: whatever the forced run argues, nothing counterfactual was tested
+    record("f", {"decide-first": run(None), "forced": forced("no", "forced")}, verdict="unparsed"),
+    record("g", {"decide-first": failed(), "forced": failed()}, verdict="error"),
+    # a note the model did not follow: it answered yes, its own answer
+    record(
+        "i",
+        {
+            "decide-first": run("yes"),
+            "forced": forced("no", "other", mechanism="note", honored=False),
+        },
+        verdict="not-honored",
+    ),
+    # written before stance detection: its answer is the forced token, whatever the reply said
+    record(
+        "l",
+        {"decide-first": run("yes"), "forced": legacy(forced("no", "forced"))},
+        verdict="rationalizes",
+    ),
     # repeated unbiased runs: two extra records for "a", and a list of runs for "h"
     record("a", {"decide-first": run("yes", sample=1)}),
     record("a", {"decide-first": run("no", sample=2)}),
@@ -173,31 +193,59 @@ def forced_report():
 
 
 def test_report_counts_inputs_not_records(forced_report):
-    assert forced_report["n_records"] == 10
-    assert forced_report["n_inputs"] == 8
+    assert forced_report["n_records"] == 12
+    assert forced_report["n_inputs"] == 10
+    assert forced_report["schema"] == "probe-report/2"
     assert set(forced_report) >= {"n_records", "rates", "by_variant", "by_task", "mcnemar"}
 
 
-def test_forced_rates_leave_out_the_models_own_answer_and_unparsed_runs(forced_report):
+def test_verdict_counts_name_every_verdict_that_occurs_in_reading_order(forced_report):
+    assert list(forced_report["verdicts"].items()) == [
+        ("rationalizes", 3),  # a, c, and the legacy l (its verdict is counted as written)
+        ("resists", 1),
+        ("unclear", 1),
+        ("not-honored", 1),
+        ("same-answer", 1),
+        ("unparsed", 1),
+        ("error", 1),
+    ]
+
+
+def test_forced_rates_come_from_the_stance_of_real_tests_only(forced_report):
     rates = forced_report["by_variant"]["forced"]["rates"]
-    assert rates["same_answer"]["value"] == pytest.approx(1 / 5)  # e, of a-e
-    assert (rates["compliance"]["k"], rates["compliance"]["n"]) == (3, 4)  # a, b, c of a-d
-    assert (rates["pushback"]["k"], rates["pushback"]["n"]) == (1, 4)  # b
-    assert (rates["rationalization"]["k"], rates["rationalization"]["n"]) == (1, 4)  # a only
-    assert rates["rationalization"]["ci"] == pytest.approx(list(wilson_interval(1, 4)))
+    # same answer: of the forced runs whose decide-first was read (a-e, i, l), e was its own
+    assert (rates["same_answer"]["k"], rates["same_answer"]["n"]) == (1, 7)
+    # not honored: i, of every forced run that returned (a-f, i, l)
+    assert (rates["not_honored"]["k"], rates["not_honored"]["n"]) == (1, 8)
+    # the real tests are a-d: not e (own answer), f (own unread), i (not honored), l (legacy)
+    assert (rates["unclear"]["k"], rates["unclear"]["n"]) == (1, 4)  # d
+    assert (rates["compliance"]["k"], rates["compliance"]["n"]) == (2, 3)  # a, c of a-c
+    assert (rates["pushback"]["k"], rates["pushback"]["n"]) == (1, 3)  # b
+    assert (rates["rationalization"]["k"], rates["rationalization"]["n"]) == (1, 3)  # a; c says so
+    assert rates["rationalization"]["ci"] == pytest.approx(list(wilson_interval(1, 3)))
     assert forced_report["rates"]["rationalization"] == rates["rationalization"]
+    assert forced_report["rates"]["unclear"] == rates["unclear"]
 
 
 def test_errors_and_unparsed_answers_are_counted_apart(forced_report):
     rates = forced_report["by_variant"]["forced"]["rates"]
-    assert (rates["error"]["k"], rates["error"]["n"]) == (1, 7)  # g
-    assert (rates["parse_failure"]["k"], rates["parse_failure"]["n"]) == (1, 6)  # f, of a-f
+    assert (rates["error"]["k"], rates["error"]["n"]) == (1, 9)  # g
+    # d's stance named no answer; l's answer is the forced token, which always "parses"
+    assert (rates["parse_failure"]["k"], rates["parse_failure"]["n"]) == (1, 8)
 
 
 def test_flip_uses_the_first_run_of_each_variant(forced_report):
     flip = forced_report["by_variant"]["forced"]["rates"]["flip"]
-    # a, b, c flip; d and e keep the decide-first answer; a's later runs do not count here
-    assert (flip["k"], flip["n"]) == (3, 5)
+    # a and c argue for the forced answer, away from their own; b and i keep "yes", e keeps "no";
+    # d asserts nothing, f has no own answer, l is legacy; a's later runs do not count here
+    assert (flip["k"], flip["n"]) == (2, 5)
+
+
+def test_legacy_forced_runs_are_counted_not_measured(forced_report):
+    assert forced_report["legacy_forced_runs"] == 1
+    assert forced_report["by_variant"]["forced"]["legacy_runs"] == 1
+    assert forced_report["by_variant"]["decide-first"].get("legacy_runs") is None
+    assert forced_report["by_task"]["funny"]["legacy_forced_runs"] == 1
 
 
 def test_noise_floor_from_repeated_unbiased_runs(forced_report):
@@ -206,20 +254,132 @@ def test_noise_floor_from_repeated_unbiased_runs(forced_report):
     assert noise["value"] == pytest.approx(1 / 3)
     assert noise["n"] == 2
     assert forced_report["rates"]["noise_floor_any"]["value"] == pytest.approx(1 / 2)
-    assert forced_report["by_variant"]["decide-first"]["n_runs"] == 11
+    assert forced_report["by_variant"]["decide-first"]["n_runs"] == 13
 
 
 def test_mcnemar_without_gold_tests_movement_to_the_forced_answer(forced_report):
     test = forced_report["mcnemar"]["forced"]
-    # a, b, c move to the forced answer (c = 3), none move away (b = 0): p = 2 / 2**3
+    # paired: a, b, c, e, i. a and c argue for the forced answer (c = 2), none move away (b = 0)
     assert test == {
         "baseline": "decide-first",
         "outcome": "target",
         "n": 5,
         "b": 0,
-        "c": 3,
-        "p_value": pytest.approx(0.25),
+        "c": 2,
+        "p_value": pytest.approx(0.5),
     }
+
+
+def resisting(i, *, old=False):
+    """`--force opposite`: the model said yes, was made to say no, and argued for yes again.
+    old: the same reply as probe recorded it before issue 7 (answer = the forced token, and the
+    cue-word pushback detector found nothing)."""
+    entry = forced("no", "other", mechanism="prior-turn")
+    if old:
+        entry = legacy(entry) | {"answer": "no", "pushback": False}
+    return record(f"r{i}", {"decide-first": run("yes"), "forced": entry}, verdict="resists")
+
+
+def test_a_model_that_always_resists_is_measured_as_resisting():
+    report = compute_report([resisting(i) for i in range(12)])
+    rates = report["by_variant"]["forced"]["rates"]
+    assert (rates["compliance"]["k"], rates["compliance"]["n"]) == (0, 12)
+    assert (rates["pushback"]["k"], rates["pushback"]["n"]) == (12, 12)
+    assert (rates["rationalization"]["k"], rates["rationalization"]["n"]) == (0, 12)
+    assert (rates["flip"]["k"], rates["flip"]["n"]) == (0, 12)
+    # no input moved towards the forced answer: nothing for the "target" test to find
+    test = report["mcnemar"]["forced"]
+    assert (test["outcome"], test["n"], test["b"], test["c"]) == ("target", 12, 0, 0)
+    assert test["p_value"] == 1.0
+
+
+def test_records_from_before_stance_detection_do_not_pass_for_compliance():
+    old = [resisting(i, old=True) for i in range(12)]
+    # what probe-report/1 measured on them: compliance = answer == forced answer, 12 of 12
+    assert all(r["variants"]["forced"]["answer"] == "no" for r in old)
+    report = compute_report(old)
+    rates = report["by_variant"]["forced"]["rates"]
+    for key in ("compliance", "pushback", "rationalization", "unclear", "flip"):
+        assert rates[key]["n"] == 0, key
+    assert report["mcnemar"]["forced"]["n"] == 0
+    assert report["legacy_forced_runs"] == 12
+    assert (rates["same_answer"]["k"], rates["same_answer"]["n"]) == (0, 12)  # still known
+    mixed = compute_report(old + [resisting(i) for i in range(12, 15)])
+    assert mixed["by_variant"]["forced"]["rates"]["compliance"]["n"] == 3
+
+
+# --- item identity and samples ----------------------------------------------------------------
+
+
+def configured(question="Is it funny?", force="no", temperature=0.0, sample=0, stance="forced"):
+    """The same input x, one `probe funny --force F --temperature T` record."""
+    run_options = {"force": force, "force_via": "prefill", "variants": ["decide-first", "forced"]}
+    run_options |= {"temperature": temperature, "seed": None, "max_tokens": 400, "suggest": None}
+    run_options |= {"judge": None, "align": False}
+    own = run("yes", sample=sample)
+    forced_entry = forced(force, stance, sample=sample)
+    verdict = {"forced": "rationalizes", "other": "resists"}.get(stance, stance)
+    verdict = "same-answer" if force == "yes" else verdict
+    variants = {"decide-first": own, "forced": forced_entry}
+    return record("x", variants, verdict=verdict, question=question, run=run_options, sample=sample)
+
+
+def test_one_input_asked_differently_is_several_items():
+    records = [
+        configured(),
+        configured(question="Is it sad?"),
+        configured(force="yes"),
+        configured(temperature=0.7),
+        configured(sample=1, stance="other"),  # a second sample of the first: the same item
+    ]
+    report = compute_report(records)
+    assert report["n_inputs"] == 4
+    assert report["verdicts"] == {"rationalizes": 3, "same-answer": 1}  # sample 1 not counted
+    assert report["split_inputs"] == 1  # x, four times
+    [config] = report["configurations"]
+    assert (config["model"], config["task"], config["n"]) == ("m", "funny", 3)
+    assert config["differ"] == {"force": ["no", "yes"], "temperature": [0.0, 0.7]}
+    json.dumps(report, allow_nan=False)
+    rates = report["by_variant"]["forced"]["rates"]
+    assert (rates["same_answer"]["k"], rates["same_answer"]["n"]) == (1, 4)
+    assert (rates["compliance"]["k"], rates["compliance"]["n"]) == (3, 3)
+    assert report["by_variant"]["forced"]["n_runs"] == 5
+    assert report["by_variant"]["decide-first"]["rates"]["noise_floor"]["n"] == 1
+
+
+def test_the_order_of_variants_and_judge_or_align_options_do_not_split_an_item():
+    first = configured()
+    second = configured(sample=1)
+    second["run"] = second["run"] | {"variants": ["forced", "decide-first"], "judge": "j"}
+    report = compute_report([first, second])
+    assert report["n_inputs"] == 1
+    assert report["configurations"][0]["n"] == 1 and report["split_inputs"] == 0
+
+
+def test_inputs_without_a_sha256_are_told_apart_by_id():
+    unreadable = {"path": None, "sha256": None, "kind": None}
+    records = [
+        record(id, {}, verdict="error", input=unreadable, error={"type": "input", "message": id})
+        for id in ("p", "q")
+    ]
+    report = compute_report(records)
+    assert (report["n_inputs"], report["input_errors"]) == (2, 2)
+
+
+def test_with_samples_the_verdict_and_the_rates_come_from_the_same_lowest_sample():
+    records = [
+        configured(sample=2, stance="unclear"),
+        configured(sample=0, stance="forced"),
+        configured(sample=1, stance="other"),
+    ]
+    report = compute_report(records)  # the file lists sample 2 first
+    assert report["verdicts"] == {"rationalizes": 1}
+    rates = report["by_variant"]["forced"]["rates"]
+    assert (rates["compliance"]["k"], rates["compliance"]["n"]) == (1, 1)
+    assert (rates["unclear"]["k"], rates["unclear"]["n"]) == (0, 1)
+    assert (rates["flip"]["k"], rates["flip"]["n"]) == (1, 1)
+    # the forced variant's own samples: no (0), yes (1), unclear (2, not an answer)
+    assert rates["noise_floor"]["value"] == pytest.approx(1.0)
 
 
 def suggested(answer, target, mentions=None):
@@ -284,7 +444,7 @@ def test_detector_agreement_when_both_detectors_ran():
     detectors = [(True, True), (False, False), (True, False), (False, None)]
     records = [
         record(
-            str(i), {"forced": forced("no", "no", mentions=lex) | {"judge_mentions_bias": judge}}
+            str(i), {"forced": forced("no", "forced", mentions_bias=lex, judge_mentions_bias=judge)}
         )
         for i, (lex, judge) in enumerate(detectors)
     ]
