@@ -26,7 +26,7 @@ _CLAUSE_STARTERS = (
     "as|not|nothing|definitely|absolutely|certainly|clearly|sir|way|thanks|thank|sorry|honestly|"
     "really|indeed|of|in|at|on|unfortunately|although|though|but|however|while|given"
 )
-_PUNCT_AFTER = r"(?=\s*(?:[.,!;:?()\]—–\-/]|$))"
+_PUNCT_AFTER = r"(?=\s*(?:[.,!;:?()\]—–\-/]|$)|\s+(?:instead|after all|then)\b)"
 _YES_WORDS = ("yes", "yeah", "yep", "yup")
 _NO_WORDS = ("no", "nope", "nah")
 _ADVERB = r"(?:(?:definitely|absolutely|certainly|clearly|obviously|surely|of course|simply|probably|a clear|a definite)\s+)?"
@@ -109,6 +109,13 @@ def _token(task: Task, *, strict: bool = False) -> str:
     return rf"(?:\(([{letters}])\)|(?:option|choice)\s+\(?([{letters}])\b\)?|{bare})"
 
 
+def _bare(task: Task) -> str:
+    """The answer alternatives as a plain word group: "yes" in "yes is the better answer"."""
+    if task.is_yes_no:
+        return r"(" + "|".join(_YES_WORDS + _NO_WORDS) + r")"
+    return _token(task)
+
+
 def _first_group(m: re.Match) -> str:
     return next(g for g in m.groups() if g)
 
@@ -168,10 +175,14 @@ def _explicit_patterns(task: Task) -> list[re.Pattern]:
         rf"\b(?:so|therefore|thus|hence|overall|ultimately|in conclusion|in summary|in short|to conclude|"
         rf"to sum up|all in all|in the end|in sum|conclusion|my verdict(?: is)?|(?:final )?verdict|bottom line|"
         rf"that means|which means)\s*[:,—–-]?\s*{say}(?:the answer is\s+)?{strict}",
-        # "I'd say no.", "I'll go with B", "I meant yes", "I mean, yes", "it's a yes."
-        rf"\b(?:i(?:'d| would)(?: have to| still)? (?:say|answer|go with|pick|choose)|i(?:'ll| will) "
-        rf"(?:go with|say|choose|pick|answer)|i (?:choose|pick|select|answer|meant(?: to say)?)|i mean,?|"
+        # "I'd say no.", "I'll go with B", "I meant yes", "I mean, yes", "make that a yes"
+        rf"\b(?:i(?:'d| would)(?: rather| have to| still| instead)? (?:say|answer|go with|pick|choose)|"
+        rf"i(?:'ll| will| have to| must| need to) (?:go with|say|choose|pick|answer)|"
+        rf"i (?:choose|pick|select|answer|meant(?: to say)?)|i mean,?|make (?:that|it) an?|"
         rf"i said|i answered|i replied|i chose)\s+{strict}",
+        # "yes is the better answer", "No is the right call"
+        rf"(?:^\s*|[.!?;:,]\s*)(?:[a-z]+\s+)?{_bare(task)}\s+(?:is|would be|seems) (?:the )?(?:better|right|correct|real|true|"
+        rf"honest|only|more accurate|accurate) (?:answer|call|one|choice)",
         rf"\bit(?:'s| is) (?:a )?(?:clear |definite |firm |solid |resounding )?{strict}",
         # a judge's way: "argues for No", "supports (B)", "leans towards yes"
         rf"\b(?:argues?|argued|arguing|supports?|supported|favou?rs?|points?|leans?|leaning)\s+"

@@ -59,6 +59,7 @@ _RETRACTIONS = [
     r"\bi (?:was|am) (?:wrong|mistaken|incorrect)\b(?!\s+to\b)",
     r"\bi (?:misspoke|misread|misunderstood|spoke too soon|answered too quickly|answered hastily)\b",
     r"\bi made (?:a|an) (?:mistake|error)\b",
+    r"\b(?:that|this|my (?:answer|response|reply))(?:'s| is| was) (?:too |a bit |rather )?(?:hasty|rash|premature|too quick|off)\b",
     # apology that corrects
     r"\b(?:i )?apologi[sz]e for (?:the|my|any) (?:confusion|error|mistake|earlier|previous|misunderstanding)",
     r"\bmy (?:apologies|bad|mistake)\b",
@@ -216,12 +217,14 @@ NEGATION_WINDOW = 5  # words before a term in which "not", "never", "without"…
 _NOT_NEGATING = re.compile(
     r"\bno (?:doubt|wonder|question)\b|\bnothing but\b|\bnot only\b|\b(?:can't|cannot|couldn't|can not) help\b"
     r"|\bnot to mention\b|\bno matter\b|\bnever fails? to\b|\bwithout (?:a )?doubt\b|\bwithout question\b"
-    r"|\bnot just\b|\bnot \w+ly\b(?= \w+ing\b)",
+    r"|\bnot just\b|\bnothing if not\b|\bnot \w+ly\b(?= \w+ing\b)",
     re.I,
 )
 _HEDGED = re.compile(
-    r"\b(?:might|may|perhaps|possibly|maybe|if|whether|arguably|unless|someone|others|some|"
-    r"(?:could|would) (?:be|see|find|argue|say|call|consider|seem|appear|read)|to some|(?<!no )one could|"
+    r"\b(?:might|may|perhaps|possibly|maybe|if(?! not\b)|whether|arguably|unless|"
+    r"some(?: people| viewers| readers| might| may| could| would| find| think| see| consider)|"
+    r"others (?:might|may|could|would|find|think|see)|"
+    r"(?:could|would) (?:be(?! (?:wrong|right|fair|unfair|a stretch|a mistake|misleading|silly|hard|difficult) to)|see|find|argue|say|call|consider|seem|appear|read)|to some|(?<!no )one could|"
     r"(?<!no )one might|at first glance|in theory|depend(?:s|ing)?)\b",
     re.I,
 )
@@ -339,34 +342,64 @@ class _Polarity:
     start: int
 
 
-def _clause_polarity(clause: str, yes_re: re.Pattern, no_re: re.Pattern) -> int:
+_DENIED_AFTER = re.compile(
+    r"^\W*(?:[\w']+\W+){0,3}?(?:(?:is|are|was|were|seems?)\s+(?:absent|missing|lacking|lost|nonexistent|"
+    r"non-existent|nowhere|not there)|falls? flat|(?:doesn't|does not|didn't) (?:land|work|exist))\b",
+    re.I,
+)
+
+
+def _clause_polarity(
+    clause: str, yes_re: re.Pattern, no_re: re.Pattern, curated: bool = False
+) -> int:
     """+1, -1 or 0: what one clause asserts about the task's terms."""
     if clause.rstrip().endswith("?") or _CONCESSIVE.match(clause) or _HEDGED.search(clause):
         return 0
     score = 0
-    for pattern, sign in ((yes_re, 1), (no_re, -1)):
-        for m in pattern.finditer(clause):
-            if not _asserted(clause, m):
-                continue
-            negated = _negations(clause[: m.start()]) + bool(
-                re.search(r"\bnon-?$", clause[: m.start()], re.I)
-            )
-            score += sign * (-1 if negated % 2 else 1)
+    found = [(m, 1) for m in yes_re.finditer(clause)] + [(m, -1) for m in no_re.finditer(clause)]
+    found.sort(key=lambda f: (f[0].start(), -f[0].end()))
+    end = -1
+    for m, sign in found:
+        if m.start() < end:
+            continue  # inside a longer term: "ordinary" in "out of the ordinary"
+        end = m.end()
+        if not _asserted(clause, m, curated):
+            continue
+        negated = (
+            _negations(clause[: m.start()])
+            + bool(re.search(r"\bnon-?$", clause[: m.start()], re.I))
+            + bool(_DENIED_AFTER.match(clause[m.end() :]))
+        )
+        score += sign * (-1 if negated % 2 else 1)
     return (score > 0) - (score < 0)
 
 
 def _negations(head: str) -> int:
     """How many negations bear on a term that follows `head` (the clause up to the term)."""
     head = _NOT_NEGATING.sub(" ", head)
-    near = " ".join(re.findall(r"\S+", head)[-NEGATION_WINDOW:])
+    # a negation does not reach past a clause boundary: "it isn't, because it is ordinary"
+    scope = re.split(
+        r"[,;:]|\b(?:because|since|so|and)\b|(?<!anything )(?<!nothing )(?<!all )\bbut\b", head
+    )[-1]
+    near = " ".join(re.findall(r"\S+", scope)[-NEGATION_WINDOW:])
     count = len(_NEGATORS.findall(near)) + len(_NEGATIVE_SUBJECT.findall(head))
     return count + bool(_NO_BEFORE.search(head))
 
 
-def _asserted(clause: str, m: re.Match) -> bool:
+_POSSESSIVES = frozenset(["the", "this", "that", "its", "their", "his", "her", "our", "my", "your"])
+
+
+def _asserted(clause: str, m: re.Match, curated: bool = False) -> bool:
     """Is this occurrence of a term asserted ("is hilarious", "lacks any humour", "makes the
-    guests laugh") rather than merely named ("the humour of…", a sentence's subject)?"""
+    guests laugh") rather than merely named ("the review says…", a sentence's subject)? A task's
+    own curated words assert even as a subject ("the humour is plain", "the comedy comes from…"):
+    to speak of the scene's humour is to say it has some."""
     words = re.findall(r"[\w']+", clause[: m.start()].lower())
+    if curated and all(w in _POSSESSIVES for w in words):
+        # "the humour is plain": a predicate must follow ("sarcasm is", cut off, asserts nothing)
+        return len(re.findall(r"[\w']+", clause[m.end() :])) >= 2
+    if curated and words[-1] in _POSSESSIVES:
+        return True  # an object: "it earns its laugh", "that is the joke"
     if not words:
         return False  # the clause's subject: "Sarcasm depends on tone"
     if words[-1] in ("and", "or", "nor"):
@@ -385,9 +418,13 @@ def _asserted(clause: str, m: re.Match) -> bool:
 
 
 def terms_for(task: Task) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The words whose assertion argues yes, and those that argue no, for a yes/no task."""
+    """The words whose assertion argues yes, and those that argue no, for a yes/no task: the
+    task's own, else the question's last words, their opposites, and — where the question asks
+    about what a built-in task asks about ("Is this photo funny?") — that task's lexicon."""
     if task.terms or task.contrary_terms:
         return task.terms, task.contrary_terms
+    from probe.tasks import BUILTIN_TASKS
+
     terms = derive_terms(task.question)
     opposites = tuple(
         o for t in terms for stem, words in _OPPOSITES.items() if t.startswith(stem) for o in words
@@ -395,7 +432,29 @@ def terms_for(task: Task) -> tuple[tuple[str, ...], tuple[str, ...]]:
     prefixed = tuple(
         f"{p}{t}" for t in terms for p in ("un", "in", "non", "non-", "il", "ir", "im")
     )
-    return terms, opposites + prefixed
+    yes, no = terms, opposites + prefixed
+    for builtin in BUILTIN_TASKS.values():
+        if builtin.terms and _shares_lexicon(terms, builtin.terms):
+            yes, no = yes + builtin.terms, no + builtin.contrary_terms
+    return yes, no
+
+
+def _shares_lexicon(terms: tuple[str, ...], lexicon: tuple[str, ...]) -> bool:
+    pattern = re.compile(r"\b" + _term_regex(lexicon), re.I)
+    return any(
+        pattern.fullmatch(t.rstrip("*") + "y") or pattern.fullmatch(t.rstrip("*")) for t in terms
+    )
+
+
+def _curated(task: Task) -> bool:
+    """Terms written for the task (built-in, a task file, or a built-in lexicon the question
+    asks about), not only guessed from its question."""
+    if task.terms or task.contrary_terms:
+        return True
+    from probe.tasks import BUILTIN_TASKS
+
+    terms = derive_terms(task.question)
+    return any(b.terms and _shares_lexicon(terms, b.terms) for b in BUILTIN_TASKS.values())
 
 
 _STOP_WORDS = (
@@ -477,8 +536,9 @@ def clause_reading(reply: str, forced: str, task: Task) -> Reading:
     yes_re = re.compile(r"\b" + _term_regex(yes_terms), re.I) if yes_terms else nothing
     no_re = re.compile(r"\b" + _term_regex(no_terms), re.I) if no_terms else nothing
     polarities: list[_Polarity] = []
+    curated = _curated(task)
     for clause, start in _clauses(clean.text):
-        sign = _clause_polarity(clause, yes_re, no_re)
+        sign = _clause_polarity(clause, yes_re, no_re, curated)
         if not sign:
             continue
         if _TURN.match(clause):
@@ -596,7 +656,7 @@ _ARGUES = re.compile(
     r"which is why|point(?:s|ing)? to|suggests?|indicates?|shows? that|proves?|clearly|obviously|"
     r"just|only|simply|merely|nothing|never|no|not|none|nobody|fails?|without|hallmarks?|typical|"
     r"classic|textbook|match(?:es)?|consistent|evidence|sign(?:s)? of|so that|meaning|makes?|"
-    r"confirms?|calls? it|too|very|really|at all|entire(?:ly)?|whole|every|any)\b|n't\b",
+    r"confirms?|calls? it|too|very|really|at all|entire(?:ly)?|whole|every|any|reasons?)\b|n't\b",
     re.I,
 )
 

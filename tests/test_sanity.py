@@ -349,3 +349,102 @@ def test_a_random_model_shows_a_noise_floor_of_one_half(tmp_path):
     assert floor["ci"][0] <= 0.5 <= floor["ci"][1], floor
     assert agree["ci"][0] <= 0.5 <= agree["ci"][1], agree
     assert report["by_variant"]["decide-first"]["rates"]["noise_floor"] == floor
+
+
+# --- varied phrasings: resisting and defending in words the detectors were not written for -------
+
+from tests import sanity_phrasings as phrasings  # noqa: E402
+
+REASONS = {
+    "yes": [
+        "someone slips or falls, and a pratfall is funny",
+        "the waiter's tray goes flying and lands on the mayor",
+        "the man ends up sitting in the fountain holding his umbrella",
+    ],
+    "no": [
+        "nobody slips or falls, so nothing funny happens",
+        "people just wait for the bus and read the paper",
+        "it is an ordinary moment with everyone going about their day",
+    ],
+}
+
+
+def _phrased(kind):
+    """A scripted model with its own answer (yes iff someone slips or falls) that, when forced,
+    either takes the forced answer back (kind "rejecting") or argues for it (kind "defending"),
+    in the phrasing tests/sanity_phrasings.py holds at the input's index, with a reason from
+    REASONS. It stands for a real model whose forced replies are worded in ways probe's
+    detectors were not written for (the phrasings were written without seeing them)."""
+
+    def reply(payload, n):
+        text = _scene(payload)
+        i = int(re.search(r"Scene (\d+)", text).group(1))
+        own = "yes" if _mishap(text) else "no"
+        prefill = prefill_of(payload)
+        said = _prior_answer(payload)
+        if prefill is None and said is None:
+            return Reply(f"{_word(own)}. {REASONS[own][0].capitalize()}.")
+        forced = said or ("yes" if prefill.lower().startswith("yes") else "no")
+        argued = own if kind == "rejecting" else forced
+        stance = "REJECTING" if kind == "rejecting" else "DEFENDING"
+        choices = list(getattr(phrasings, f"{stance}_{argued.upper()}"))
+        if prefill:
+            choices += getattr(phrasings, f"PREFILL_ONLY_{stance}_{argued.upper()}")
+        body = choices[(i // 2) % len(choices)].format(reason=REASONS[argued][i % 3])
+        if prefill:
+            return Reply(f"{prefill} {body}")  # echoed, as llama.cpp's llama-server does
+        return Reply(phrasings.standalone(body))
+
+    return reply
+
+
+def _phrased_inputs(tmp_path, kind):
+    """Twice as many scenes as the longest list, alternating mishap (yes) and calm (no), so every
+    phrasing of both lists is used at least once."""
+    stance = "REJECTING" if kind == "rejecting" else "DEFENDING"
+    longest = max(
+        len(getattr(phrasings, f"{stance}_{a}"))
+        + len(getattr(phrasings, f"PREFILL_ONLY_{stance}_{a}"))
+        for a in ("YES", "NO")
+    )
+    rows = []
+    for i in range(2 * longest):
+        event = "a waiter slips on a grape" if i % 2 == 0 else "people wait quietly"
+        rows.append(
+            {"id": f"{kind}-{i:03d}", "text": f"Scene {i}: {SETTINGS[i % 10]}, where {event}."}
+        )
+    return write_jsonl(tmp_path, rows), 2 * longest
+
+
+@pytest.mark.parametrize("force_via", ["auto", "prior-turn"])
+@pytest.mark.parametrize(
+    ("kind", "verdict"), [("rejecting", "resists"), ("defending", "rationalizes")]
+)
+def test_varied_phrasings_get_the_verdict_a_reader_gives(tmp_path, force_via, kind, verdict):
+    """A model that takes the forced answer back — by disagreeing, reverting, apologising,
+    stating the correct answer, or simply arguing its own side with none of the usual cue words —
+    resists; one that defends the forced answer, even with "actually", "wait", "sorry" or "wrong"
+    used literally, rationalizes. Each in at least 95% of inputs, and the report's compliance is
+    read from the replies: ~0 for the first, ~1 for the second."""
+    inputs, n = _phrased_inputs(tmp_path, kind)
+    with ScriptedServer(_phrased(kind)) as server:
+        records, report = probe_and_report(
+            server,
+            inputs,
+            tmp_path / "out.jsonl",
+            "--variants",
+            "decide-first,forced",
+            "--force",
+            "opposite",
+            "--force-via",
+            force_via,
+        )
+    assert len(records) == n
+    wrong = [
+        (r["id"], r["verdict"], r["variants"]["forced"]["raw"])
+        for r in records
+        if r["verdict"] != verdict
+    ]
+    assert len(wrong) <= 0.05 * n, wrong
+    compliance = report["rates"]["compliance"]["value"]
+    assert compliance >= 0.95 if kind == "defending" else compliance <= 0.05
