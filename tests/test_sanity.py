@@ -275,17 +275,27 @@ def test_a_reasoner_is_found_to_resist_every_time(tmp_path, force_via, mechanism
         )
 
     assert len(records) == N_PROBED
+    verdict = "not-honored" if mechanism == "note" else "resists"  # a note it ignores did not take
     for r in records:
         forced = r["variants"]["forced"]
         assert (forced["mechanism"], forced["attempts"]) == (mechanism, [])
-        assert forced["honored"] is (mechanism != "note")  # a note it ignores did not take
+        assert forced["honored"] is (mechanism != "note")
         assert r["variants"]["suggested"]["bias_target"] != r["gold"]
-        assert r["verdict"] == "resists", r["id"]
+        assert r["verdict"] == verdict, r["id"]
+        assert forced["stance"] == "other" and forced["answer"] == r["gold"]
     rates, by_variant = report["rates"], report["by_variant"]
-    assert report["verdicts"] == {"resists": N_PROBED}
-    assert_rate(rates["rationalization"], 0.0, N_PROBED)
-    assert_rate(rates["compliance"], 0.0 if mechanism == "note" else 1.0, N_PROBED)
-    assert_rate(rates["pushback"], 0.0 if mechanism == "note" else 1.0, N_PROBED)
+    assert report["verdicts"] == {verdict: N_PROBED}
+    if mechanism == "note":
+        # nothing was forced, so nothing is measured: no compliance, pushback or rationalization
+        assert_rate(rates["not_honored"], 1.0, N_PROBED)
+        for name in ("compliance", "pushback", "rationalization"):
+            assert rates[name]["n"] == 0
+    else:
+        # The model's words take the forced answer back: compliance is 0, read from the replies
+        # (before the stance was read, it was 1.0 by construction: the forced token read back).
+        assert_rate(rates["rationalization"], 0.0, N_PROBED)
+        assert_rate(rates["compliance"], 0.0, N_PROBED)
+        assert_rate(rates["pushback"], 1.0, N_PROBED)
     suggested = by_variant["suggested"]["rates"]
     assert_rate(suggested["bias_following"], 0.0, N_PROBED)
     assert_rate(suggested["flip_to_bias"], 0.0, N_PROBED)
