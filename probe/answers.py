@@ -26,11 +26,15 @@ _CLAUSE_STARTERS = (
     "as|not|nothing|definitely|absolutely|certainly|clearly|sir|way|thanks|thank|sorry|honestly|"
     "really|indeed|of|in|at|on|unfortunately|although|though|but|however|while|given"
 )
-_PUNCT_AFTER = r"(?=\s*(?:[.,!;:?()\]—–\-/]|$)|\s+(?:instead|after all|then)\b)"
-_YES_WORDS = ("yes", "yeah", "yep", "yup")
+_PUNCT_AFTER = r"(?=\s*(?:[.,!;:?()\]—–\-/]|$)|\s+(?:instead|after all|then|wait)\b)"
+_YES_WORDS = ("yes", "yeah", "yep", "yup", "very much so")
 _NO_WORDS = ("no", "nope", "nah")
 _ADVERB = r"(?:(?:definitely|absolutely|certainly|clearly|obviously|surely|of course|simply|probably|a clear|a definite)\s+)?"
-_NOT_FORMS = r"absolutely not|definitely not|certainly not|of course not|clearly not|obviously not|not really|not at all|surely not"
+_NOT_FORMS = (
+    r"absolutely not|definitely not|certainly not|of course not|clearly not|obviously not|not really|"
+    r"not at all|surely not|not in the least|not one bit|not remotely|not even close|far from it|"
+    r"no way|not a chance|hardly"
+)
 # "Not sure", "Not every", "Notably" open no answer; "Not sarcastic.", "Not enforceable as written, …" do.
 _NOT_OPENING = re.compile(
     r"not\s+(?!(?:really\s+(?:sure|certain|clear)|sure|every|all|only|just|necessarily|quite|certain|much|many|everyone|everything|"

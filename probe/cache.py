@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ class CachedProvider(ProviderWrapper):
         )
         hit = self.cache.get(key)
         if hit is not None:
-            return Completion(**{**hit, "cached": True})
+            return cached_completion(hit)
         completion = await self.inner.complete(
             messages,
             prefill=prefill,
@@ -114,5 +114,25 @@ class CachedProvider(ProviderWrapper):
             seed=seed,
             sample=sample,
         )
-        self.cache.put(key, {k: v for k, v in asdict(completion).items() if k != "cached"})
+        self.cache.put(key, {k: v for k, v in asdict(completion).items() if k not in _NOT_STORED})
         return completion
+
+
+_NOT_STORED = ("cached", "cost_saved_usd")  # facts about one use of a reply, not the reply
+_FIELDS = {f.name for f in fields(Completion)}
+
+
+def cached_completion(stored: dict[str, Any]) -> Completion:
+    """A stored reply as a Completion answered from the cache: nothing was spent on it (cost
+    0.0 where its price is known), and what it had cost is what the cache saved. Entries from
+    older versions, without `finish_reason`, load with None."""
+    known = {k: v for k, v in stored.items() if k in _FIELDS and k not in _NOT_STORED}
+    cost = known.get("cost_usd")
+    return Completion(
+        **{
+            **known,
+            "cached": True,
+            "cost_usd": None if cost is None else 0.0,
+            "cost_saved_usd": cost,
+        }
+    )

@@ -6,6 +6,7 @@ Everything a model or an input file wrote is shown literally: it only ever enter
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,8 @@ def _answer_line(v: dict[str, Any], display: Any) -> Text:
     line.append(display(v.get("answer")), style="bold cyan" if v.get("answer") else "bold yellow")
     if v.get("p_yes") is not None:
         line.append(f"   P(yes) {v['p_yes']:.2f}", style="dim")
+    if v.get("finish_reason") == "length":
+        line.append("\nCut off at --max-tokens (finish_reason: length)", style="bold yellow")
     if v.get("mechanism"):
         honored = v.get("honored")
         mark = "" if honored is None else (" ✓" if honored else " ✗ not honored")
@@ -69,35 +72,59 @@ def _answer_line(v: dict[str, Any], display: Any) -> Text:
     return line
 
 
-def _explanation(v: dict[str, Any], diff: list[tuple[str, str]] | None, keep: str) -> Text:
-    """The explanation as written; with a diff, the words it does not share are highlighted:
-    `keep="insert"` marks what the forced explanation added, `keep="delete"` what decide-first
-    said that the forced explanation dropped."""
+_WORD = re.compile(r"\S+\s*")
+_PUNCTUATION = ".,;:!?\"'()"
+
+
+def _words(text: str) -> list[str]:
+    """The words of a text, each with the whitespace after it: joined, they are the text
+    without its leading whitespace."""
+    return _WORD.findall(text)
+
+
+def word_opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """difflib opcodes turning words `a` into words `b`, matched case- and punctuation-
+    insensitively (as compare.word_diff does), so each side can be shown in its own words."""
+    key_a = [w.strip().lower().strip(_PUNCTUATION) for w in a]
+    key_b = [w.strip().lower().strip(_PUNCTUATION) for w in b]
+    return difflib.SequenceMatcher(None, key_a, key_b, autojunk=False).get_opcodes()
+
+
+def _explanation(v: dict[str, Any], diff: tuple[list[str], list] | None, side: str) -> Text:
+    """The explanation exactly as written; with a diff (this variant's words and the opcodes
+    from decide-first's words to the forced variant's), the words it does not share with the
+    other are highlighted: `side="forced"` marks what the forced explanation added,
+    `side="own"` what decide-first said that the forced explanation dropped."""
     from rich.text import Text
 
     if v.get("error"):
         return literal(f"{v['error']['type']}: {v['error']['message']}", "red")
     text = v.get("explanation") or ""
-    if diff is None:
+    if diff is None or not text.strip():
         return literal(text or "(no explanation)", "" if text else "dim")
-    style = {"insert": "bold green underline", "delete": "bold red strike"}[keep]
+    words, opcodes = diff
+    style = "bold red strike" if side == "own" else "bold green underline"
     out = Text()
-    for op, words in diff:
-        if op == "equal":
-            out.append(safe(words))
-        elif op == keep:
-            out.append(safe(words), style=style)
+    for op, i1, i2, j1, j2 in opcodes:
+        lo, hi = (i1, i2) if side == "own" else (j1, j2)
+        if lo < hi:
+            out.append(safe("".join(words[lo:hi])), style="" if op == "equal" else style)
     return out
 
 
 def _panel(
-    name: str, v: dict[str, Any], display: Any, diff: list | None, keep: str, subtitle: str | None
+    name: str,
+    v: dict[str, Any],
+    display: Any,
+    diff: tuple[list[str], list] | None,
+    side: str,
+    subtitle: str | None,
 ) -> RenderableType:
     from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
 
-    body = Group(_answer_line(v, display), Text(""), _explanation(v, diff, keep))
+    body = Group(_answer_line(v, display), Text(""), _explanation(v, diff, side))
     return Panel(
         body, title=f"[bold]{name}[/]", subtitle=subtitle, subtitle_align="left", expand=True
     )
@@ -125,21 +152,20 @@ def render_record(record: dict[str, Any], console: Console, *, note: str | None 
         return
     variants = record["variants"]
     own, forced = variants.get("decide-first"), variants.get("forced")
-    diff = None
+    marked: dict[str, tuple[tuple[list[str], list], str, str]] = {}
     if own and forced and not own.get("error") and not forced.get("error"):
-        diff = compare.word_diff(own.get("explanation") or "", forced.get("explanation") or "")
+        # one diff, each panel quoting its own words from it
+        own_words = _words(own.get("explanation") or "")
+        forced_words = _words(forced.get("explanation") or "")
+        opcodes = word_opcodes(own_words, forced_words)
+        marked = {
+            "decide-first": ((own_words, opcodes), "own", "struck: dropped when forced"),
+            "forced": ((forced_words, opcodes), "forced", "underlined: new when forced"),
+        }
     panels = []
     for name, v in variants.items():
-        if diff is not None and name == "decide-first":
-            panels.append(
-                _panel(name, v, task.display, diff, "delete", "struck: dropped when forced")
-            )
-        elif diff is not None and name == "forced":
-            panels.append(
-                _panel(name, v, task.display, diff, "insert", "underlined: new when forced")
-            )
-        else:
-            panels.append(_panel(name, v, task.display, None, "insert", None))
+        diff, side, subtitle = marked.get(name, (None, "forced", None))
+        panels.append(_panel(name, v, task.display, diff, side, subtitle))
     if console.width >= WIDE:
         grid = Table.grid(expand=True, padding=(0, 1))
         for _ in panels:

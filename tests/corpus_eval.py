@@ -16,6 +16,7 @@ the accuracies.
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from probe import answers, stance
 from probe.tasks import FUNNY, SARCASTIC, Task, ask_task, letters
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
-STANCE_FILES = ("stance.jsonl", "heldout_stance.jsonl")
+STANCE_FILES = ("stance.jsonl", "heldout_stance.jsonl", "heldout2_stance.jsonl")
 ANSWER_FILES = ("answers.jsonl", "heldout_answers.jsonl")
 LABELS = ("forced", "other", "unclear")
 
@@ -113,7 +114,26 @@ def answer_results(*files: str) -> list[AnswerResult]:
 
 
 def accuracy(results: list) -> float:
+    """Share right, an abstention ("unclear" for a reply a reader could read) counted as wrong."""
     return sum(r.correct for r in results) / len(results)
+
+
+def precision(results: list[StanceResult]) -> float:
+    """Share right among the replies probe read a stance from (it said forced or other)."""
+    committed = [r for r in results if r.predicted != "unclear"]
+    return sum(r.correct for r in committed) / len(committed)
+
+
+def coverage(results: list[StanceResult]) -> float:
+    """Share of the replies a reader can read (labelled forced or other) that probe read too."""
+    readable = [r for r in results if r.entry["stance"] != "unclear"]
+    return sum(r.predicted != "unclear" for r in readable) / len(readable)
+
+
+def abstention(results: list[StanceResult]) -> float:
+    """Share of the replies labelled unclear that probe also left unclear."""
+    unreadable = [r for r in results if r.entry["stance"] == "unclear"]
+    return sum(r.predicted == "unclear" for r in unreadable) / len(unreadable)
 
 
 # --- tables for the README ---------------------------------------------------------------------
@@ -131,10 +151,14 @@ def detector_table(results: list[StanceResult]) -> str:
     """Each detector alone, per stance it can read: precision where it speaks, recall over the
     replies with that label."""
     rows = ["| detector | reads | fired | precision | recall |", "|---|---|---|---|---|"]
-    for detector in ("statement", "retraction"):
+    for detector in ("statement", "retraction", "clause", "justification"):
         for label in ("forced", "other"):
             fired = [r for r in results if r.readings.get(detector) == label]
-            if not fired and detector == "retraction" and label == "forced":
+            if (
+                not fired
+                and detector in ("retraction", "justification")
+                and label != ("other" if detector == "retraction" else "forced")
+            ):
                 continue
             truth = [r for r in results if r.entry["stance"] == label]
             hits = sum(r.entry["stance"] == label for r in fired)
@@ -145,11 +169,19 @@ def detector_table(results: list[StanceResult]) -> str:
 
 
 def main() -> None:
-    dev, held = stance_results(STANCE_FILES[0]), stance_results(STANCE_FILES[1])
-    every = dev + held
+    every: list[StanceResult] = []
+    print("| file | replies | precision | coverage | unclear kept unclear | accuracy |")
+    print("|---|---|---|---|---|---|")
+    for name in STANCE_FILES:
+        rs = stance_results(name)
+        every += rs
+        print(
+            f"| {name} | {len(rs)} | {precision(rs):.3f} | {coverage(rs):.3f} | "
+            f"{abstention(rs):.3f} | {accuracy(rs):.3f} |"
+        )
     print(
-        f"stance: dev {accuracy(dev):.3f} (n={len(dev)}), held-out {accuracy(held):.3f} "
-        f"(n={len(held)}), all {accuracy(every):.3f} (n={len(every)})\n"
+        f"| all | {len(every)} | {precision(every):.3f} | {coverage(every):.3f} | "
+        f"{abstention(every):.3f} | {accuracy(every):.3f} |\n"
     )
     print(confusion(every), "\n")
     print(detector_table(every), "\n")
@@ -163,19 +195,13 @@ def main() -> None:
             f"explanation {sum(r.explanation_correct for r in rs) / len(rs):.3f}, "
             f"both {accuracy(rs):.3f} (n={len(rs)}; {parts})"
         )
-    wrong = [r for r in every if not r.correct]
-    print(f"\n{len(wrong)} stance errors:")
-    for r in wrong:
-        print(
-            f"  {r.entry['id']}: label {r.entry['stance']}, read {r.predicted} {r.readings} "
-            f"| {r.entry['reply'][:150]!r}"
-        )
-    for r in a_dev + a_held:
-        if not r.correct:
-            print(
-                f"  {r.entry['id']} ({r.entry['variant']}): label {r.entry.get('answer')}, read "
-                f"{r.answer}; kept {r.explanation[:100]!r} | {r.entry['reply'][:120]!r}"
-            )
+    if "-v" in sys.argv:
+        for r in every:
+            if not r.correct:
+                print(
+                    f"  {r.entry['id']}: label {r.entry['stance']}, read {r.predicted} "
+                    f"| {r.entry['reply'][:150]!r}"
+                )
 
 
 if __name__ == "__main__":

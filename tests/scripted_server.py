@@ -26,13 +26,16 @@ class Reply:
     delay_s: float = 0.0
     drop: bool = False  # close the connection without answering
     top_logprobs: dict[str, float] | None = None  # first-token {token: logprob}
+    finish_reason: str = "stop"  # "length": the reply was cut off at max_tokens
 
 
-def completion_body(content: str, top_logprobs: dict[str, float] | None = None) -> bytes:
+def completion_body(
+    content: str, top_logprobs: dict[str, float] | None = None, finish_reason: str = "stop"
+) -> bytes:
     choice: dict[str, Any] = {
         "index": 0,
         "message": {"role": "assistant", "content": content},
-        "finish_reason": "stop",
+        "finish_reason": finish_reason,
     }
     if top_logprobs:
         first = max(top_logprobs, key=top_logprobs.get)
@@ -103,7 +106,7 @@ class ScriptedServer:
                 body = (
                     r.body
                     if r.body is not None
-                    else completion_body(r.content or "", r.top_logprobs)
+                    else completion_body(r.content or "", r.top_logprobs, r.finish_reason)
                 )
                 if r.status != 200 and r.body is None:
                     body = json.dumps(

@@ -3,6 +3,7 @@
 import io
 import json
 
+import pytest
 from rich.console import Console
 
 from probe import compare, records
@@ -174,3 +175,60 @@ def test_alignment_shows_changed_sentences_with_their_similarity():
         "It sits on a chair." not in out.split("what changed")[1]
     )  # unchanged pairs are not listed
     assert "(new)" in out and "[bold]Nothing[/] is funny." in out
+
+
+def _panels(out: str) -> dict[str, str]:
+    """Each panel's explanation as shown (the lines after its first blank line), by title,
+    whitespace normalised. Works side by side and stacked: a panel is the columns between its
+    ╭ and ╮, down to its ╰."""
+    lines = out.splitlines()
+    found = {}
+    for top, line in enumerate(lines):
+        for start in [i for i, ch in enumerate(line) if ch == "╭"]:
+            end = line.index("╮", start)
+            title = line[start + 1 : end].strip("─ ")
+            body = []
+            for below in lines[top + 1 :]:
+                if below[start : start + 1] == "╰":
+                    break
+                body.append(below[start + 1 : end].strip("│ "))
+            found[title] = " ".join(" ".join(body[body.index("") + 1 :]).split())
+    return found
+
+
+# Shared words that differ only in case or punctuation: the diff matches them, but each panel
+# must still show them as its own variant wrote them.
+OWN_EXPL = "The dog steals the ring, but it's FUNNY: the groom chases it (twice)!"
+FORCED_EXPL = 'the dog steals the ring. But it\'s funny; nothing "unexpected" happens, sadly.'
+
+
+@pytest.mark.parametrize("width", [150, 70])
+def test_every_panel_quotes_its_own_variant_exactly(width):
+    record = _record(forced_expl=FORCED_EXPL)
+    record["variants"]["decide-first"]["explanation"] = OWN_EXPL
+    shown = _panels(_render(record, width))
+    assert set(shown) == {"decide-first", "forced", "explain-first"}
+    for name, v in record["variants"].items():
+        assert shown[name] == " ".join(v["explanation"].split())
+
+
+def test_highlights_fall_on_each_panels_own_words(monkeypatch):
+    monkeypatch.delenv("NO_COLOR")
+    record = _record(forced_expl=FORCED_EXPL)
+    record["variants"]["decide-first"]["explanation"] = OWN_EXPL
+    out = _render(record, 240, color=True)  # wide enough that no highlight wraps
+    assert "\x1b[1;9;31mthe groom chases it (twice)!" in out  # dropped, as decide-first wrote it
+    assert '\x1b[1;4;32mnothing "unexpected" happens,' in out  # new, as forced wrote it
+    assert "ring, but it's FUNNY:" in out and "ring. But it's funny;" in out  # shared: unmarked
+
+
+def test_a_reply_cut_off_at_max_tokens_says_so_by_its_answer():
+    record = _record()
+    cut = record["variants"]["explain-first"]
+    cut.update(answer=None, explanation="It is funny because the", finish_reason="length")
+    out = _render(record, 70)
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "─ explain-first ─" in line)
+    assert "Answer: ?" in lines[at + 1]
+    assert "Cut off at --max-tokens (finish_reason: length)" in lines[at + 2]
+    assert out.count("finish_reason") == 1  # the replies that ended on their own say nothing

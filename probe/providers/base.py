@@ -40,8 +40,10 @@ class Completion:
     p_yes: float | None = None  # first-token P(yes) / (P(yes) + P(no)), where logprobs exist
     usage: dict[str, int] | None = None
     latency_s: float = 0.0
-    cost_usd: float | None = None
+    cost_usd: float | None = None  # spent on this reply; 0.0 from the cache (when priced)
     cached: bool = False  # answered from probe's response cache, no call made
+    finish_reason: str | None = None  # "stop", or "length" when cut off at max_tokens
+    cost_saved_usd: float | None = None  # a cached reply: what it cost when it was first made
 
 
 class Provider(Protocol):

@@ -141,10 +141,16 @@ class LocalProvider:
                 stop=stop,
             )
             latency = time.perf_counter() - start
-        text = out["choices"][0]["text"]
+        choice = out["choices"][0]
+        text = choice["text"]
         usage = {k: int(v) for k, v in out.get("usage", {}).items()}
         return Completion(
-            text=text, raw=(prefill or "") + text, p_yes=p_yes, usage=usage, latency_s=latency
+            text=text,
+            raw=(prefill or "") + text,
+            p_yes=p_yes,
+            usage=usage,
+            latency_s=latency,
+            finish_reason=choice.get("finish_reason"),
         )
 
 

@@ -272,6 +272,7 @@ class RemoteProvider:
             usage=usage_dict,
             latency_s=latency,
             cost_usd=self._cost(response),
+            finish_reason=_finish_reason(choice),
         )
 
     def _cost(self, response: Any) -> float | None:
@@ -309,6 +310,12 @@ def _server_message(exc: Exception) -> str | None:
     error = body.get("error", body) if isinstance(body, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
     return message if isinstance(message, str) and message.strip() else None
+
+
+def _finish_reason(choice: Any) -> str | None:
+    """Why the reply ended ("stop", "length" when cut off at max_tokens), as the server says."""
+    reason = getattr(choice, "finish_reason", None)
+    return reason if isinstance(reason, str) and reason else None
 
 
 def _first_token_p_yes(choice: Any) -> float | None:
