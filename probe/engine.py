@@ -295,16 +295,18 @@ async def _try_forced(
 
 def _honored(
     prompt: Prompt, completion: Completion, result: dict, provider: Provider, task: Task
-) -> bool:
+) -> bool | None:
     """Did the forcing take? Prefill: the reply continued it. Prior turn: it is in the transcript.
-    Note: the model's answer is the one the note gave."""
+    Note: the model gave the noted answer — the one it opens with or first states, else the one its
+    words argue for; None when neither can be read."""
     if prompt.mechanism == "prefill":
         if provider.capabilities.prefill == "native":
             return True
         return answers.continues_prefill(completion.text, task)
     if prompt.mechanism == "prior-turn":
         return True
-    return answers.parse_first(completion.text, task) == prompt.forced_answer
+    given = answers.parse_first(completion.text, task) or result["answer"]
+    return None if given is None else given == prompt.forced_answer
 
 
 def _attempt(result: dict[str, Any]) -> dict[str, Any]:

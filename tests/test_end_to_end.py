@@ -139,8 +139,13 @@ def test_force_opposite_forces_the_other_answer():
     forced = record["variants"]["forced"]
     assert own in ("yes", "no")
     assert forced["forced_answer"] == {"yes": "no", "no": "yes"}[own]
-    assert forced["answer"] == forced["forced_answer"]
-    assert record["verdict"] in ("rationalizes", "resists")
+    # what the reply argues for, read from its words: the forced answer only if it says so
+    expected = {"forced": forced["forced_answer"], "other": own, "unclear": None}[forced["stance"]]
+    assert forced["answer"] == expected
+    assert (
+        record["verdict"]
+        == {"forced": "rationalizes", "other": "resists", "unclear": "unclear"}[forced["stance"]]
+    )
 
 
 @pytest.mark.parametrize("via", ["prior-turn", "note"])
@@ -163,10 +168,12 @@ def test_force_via_other_mechanisms(via):
     assert forced["prefill"] is None
     assert record["question"] == "Is this scene about a wedding?"
     assert record["task"] == "ask"
+    # the answer is what the reply argues for, never the forced "no" read back
+    assert forced["answer"] == {"forced": "no", "other": "yes", "unclear": None}[forced["stance"]]
     if via == "prior-turn":
-        assert forced["answer"] == "no" and forced["honored"] is True
-    else:
-        assert forced["honored"] == (forced["answer"] == "no")
+        assert forced["honored"] is True
+    elif forced["answer"] is not None:
+        assert forced["honored"] is not None
 
 
 def test_forced_explanation_is_aligned_with_the_own_one_sentence_by_sentence(forced_no):
