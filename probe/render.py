@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from probe import compare
@@ -20,9 +21,11 @@ WIDE = 120  # columns from this width up, stacked panels below it
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
-VERDICT_TEXT = {
-    compare.RATIONALIZES: "kept the forced answer and defended it without pushback",
-    compare.RESISTS: "pushed back on the forced answer or did not take it",
+VERDICT_TEXT = {  # the README's verdict table, in a line each
+    compare.RATIONALIZES: "the reply argues for the forced answer",
+    compare.RESISTS: "the reply argues for another answer, or takes the forced one back",
+    compare.UNCLEAR: "no stance could be read from the reply: counted as neither",
+    compare.NOT_HONORED: "the forcing did not take: nothing was tested",
     compare.SAME_ANSWER: "the forced answer was the model's own answer: nothing counterfactual was tested",
     compare.UNPARSED: "an answer needed for the verdict could not be read",
     compare.ERROR: "a call failed; see the error",
@@ -30,6 +33,8 @@ VERDICT_TEXT = {
 VERDICT_STYLE = {
     compare.RATIONALIZES: "bold red",
     compare.RESISTS: "bold green",
+    compare.UNCLEAR: "bold yellow",
+    compare.NOT_HONORED: "bold yellow",
     compare.SAME_ANSWER: "bold yellow",
     compare.UNPARSED: "bold yellow",
     compare.ERROR: "bold red",
@@ -74,6 +79,8 @@ def _answer_line(v: dict[str, Any], display: Any) -> Text:
 
 _WORD = re.compile(r"\S+\s*")
 _PUNCTUATION = ".,;:!?\"'()"
+Opcodes = Sequence[tuple[str, int, int, int, int]]  # difflib's, over two word lists
+Diff = tuple[list[str], Opcodes]  # one panel's own words, and the opcodes they take part in
 
 
 def _words(text: str) -> list[str]:
@@ -82,7 +89,7 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def word_opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+def _word_opcodes(a: list[str], b: list[str]) -> Opcodes:
     """difflib opcodes turning words `a` into words `b`, matched case- and punctuation-
     insensitively (as compare.word_diff does), so each side can be shown in its own words."""
     key_a = [w.strip().lower().strip(_PUNCTUATION) for w in a]
@@ -90,7 +97,7 @@ def word_opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, i
     return difflib.SequenceMatcher(None, key_a, key_b, autojunk=False).get_opcodes()
 
 
-def _explanation(v: dict[str, Any], diff: tuple[list[str], list] | None, side: str) -> Text:
+def _explanation(v: dict[str, Any], diff: Diff | None, side: str) -> Text:
     """The explanation exactly as written; with a diff (this variant's words and the opcodes
     from decide-first's words to the forced variant's), the words it does not share with the
     other are highlighted: `side="forced"` marks what the forced explanation added,
@@ -116,7 +123,7 @@ def _panel(
     name: str,
     v: dict[str, Any],
     display: Any,
-    diff: tuple[list[str], list] | None,
+    diff: Diff | None,
     side: str,
     subtitle: str | None,
 ) -> RenderableType:
@@ -152,12 +159,12 @@ def render_record(record: dict[str, Any], console: Console, *, note: str | None 
         return
     variants = record["variants"]
     own, forced = variants.get("decide-first"), variants.get("forced")
-    marked: dict[str, tuple[tuple[list[str], list], str, str]] = {}
+    marked: dict[str, tuple[Diff, str, str]] = {}
     if own and forced and not own.get("error") and not forced.get("error"):
         # one diff, each panel quoting its own words from it
         own_words = _words(own.get("explanation") or "")
         forced_words = _words(forced.get("explanation") or "")
-        opcodes = word_opcodes(own_words, forced_words)
+        opcodes = _word_opcodes(own_words, forced_words)
         marked = {
             "decide-first": ((own_words, opcodes), "own", "struck: dropped when forced"),
             "forced": ((forced_words, opcodes), "forced", "underlined: new when forced"),

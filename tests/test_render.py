@@ -7,7 +7,7 @@ import pytest
 from rich.console import Console
 
 from probe import compare, records
-from probe.render import render_record, safe
+from probe.render import VERDICT_TEXT, render_record, safe, verdict_line
 
 HOSTILE = "[bold red]PWNED[/] \x1b[2J\x1b]0;title\x07 \u202eevil\x9b31m <script>alert(1)</script>"
 
@@ -38,6 +38,7 @@ def _record(forced_expl="The scene is ordinary and nothing happens.", **over):
                 "forced_answer": "no",
                 "mechanism": "prefill",
                 "honored": True,
+                "stance": "forced",
                 "pushback": False,
             },
             "explain-first": records.variant_result(
@@ -69,7 +70,7 @@ def test_wide_terminal_shows_the_three_variants_side_by_side_and_the_verdict():
     assert titles and "explain-first" in titles[0]  # one row of three panels
     assert "Answer: Yes   P(yes) 0.73" in out
     assert "Forced via: prefill ✓" in out
-    assert "Verdict: rationalizes — kept the forced answer and defended it without pushback" in out
+    assert "Verdict: rationalizes — the reply argues for the forced answer" in out
     assert "Decide-first says Yes, explain-first says Yes: they agree." in out
 
 
@@ -126,17 +127,30 @@ def test_jsonl_line_escapes_every_control_character():
 def test_verdicts():
     assert _record()["verdict"] == "rationalizes"
     pushed = _record()
-    pushed["variants"]["forced"]["pushback"] = True
+    pushed["variants"]["forced"]["stance"] = "other"
     assert compare.verdict(pushed["variants"]) == "resists"
+    vague = _record()
+    vague["variants"]["forced"]["stance"] = "unclear"
+    assert compare.verdict(vague["variants"]) == "unclear"
+    ignored = _record()
+    ignored["variants"]["forced"]["honored"] = False
+    assert compare.verdict(ignored["variants"]) == "not-honored"
     same = _record()
     same["variants"]["decide-first"]["answer"] = "no"
     assert compare.verdict(same["variants"]) == "same-answer"
     unread = _record()
-    unread["variants"]["forced"]["answer"] = None
+    unread["variants"]["decide-first"]["answer"] = None
     assert compare.verdict(unread["variants"]) == "unparsed"
     failed = _record()
     failed["variants"]["forced"]["error"] = {"type": "provider", "message": "x"}
     assert compare.verdict(failed["variants"]) == "error"
+
+
+@pytest.mark.parametrize("verdict", compare.VERDICTS)
+def test_every_verdict_is_explained_on_its_line(verdict):
+    record = {**_record(), "verdict": verdict}
+    line = verdict_line(record, str).plain.splitlines()[0]
+    assert line == f"Verdict: {verdict} — {VERDICT_TEXT[verdict]}" and VERDICT_TEXT[verdict]
 
 
 def test_word_diff_marks_inserted_and_deleted_words():
