@@ -58,7 +58,13 @@ def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(llama_cpp_server, 
     [record] = records_of(result)
     forced = record["variants"]["forced"]
     assert forced["mechanism"] == "prior-turn"
-    assert forced["answer"] == "no"
+    # what the reply to the fabricated "No." argues for, read from its words (the small model
+    # usually reverts to its own answer): never the forced "no" read back
+    assert forced["answer"] == {"forced": "no", "other": "yes", "unclear": None}[forced["stance"]]
+    assert (
+        record["verdict"]
+        == {"forced": "rationalizes", "other": "resists", "unclear": "unclear"}[forced["stance"]]
+    )
     [attempt] = forced["attempts"]
     assert attempt["mechanism"] == "prefill" and attempt["honored"] is False
     # the server's logprobs give decide-first a first-token P(yes)
@@ -86,6 +92,7 @@ def test_explicit_prefill_is_recorded_as_not_honored(llama_cpp_server, transport
     assert forced["mechanism"] == "prefill"
     assert forced["honored"] is False
     assert forced["attempts"] == []
+    assert record["verdict"] == "not-honored"
 
 
 def _echoing_server(payload, n):
