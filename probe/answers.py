@@ -357,7 +357,7 @@ def remove(text: str, s: Statement) -> str:
     "No, because it is calm." → "Because it is calm." Nothing else is changed.
     """
     start, end = s.start, s.end
-    closing = re.match(r"[*_`\"”’)\]]*", text[end:])
+    closing = re.match(r"[*_`\"'”’)\]]*", text[end:])
     end += closing.end() if closing else 0
     line_start = text.rfind("\n", 0, start) + 1
     before = text[line_start:start]
@@ -365,7 +365,7 @@ def remove(text: str, s: Statement) -> str:
     if re.fullmatch(r"[\s*_`\"“#>•\-\d.)]*", before) or head.endswith((".", "!", "?", "…")):
         # The statement opens its line or sentence: it goes with its closing punctuation.
         cut = line_start if not head.endswith((".", "!", "?", "…")) or not before.strip() else start
-        punct = re.match(r"\s*(?:[.!;:,—–…-]+)?[*_`\"”’]*[ \t]*", text[end:])
+        punct = re.match(r"\s*(?:[.!;:,—–…-]+)?[*_`\"'”’]*[ \t]*", text[end:])
         rest = text[end + (punct.end() if punct else 0) :]
         if cut == line_start and rest[:1].islower():
             rest = rest[:1].upper() + rest[1:]

@@ -71,9 +71,32 @@ def _answer_line(v: dict[str, Any], display: Any) -> Text:
         honored = v.get("honored")
         mark = "" if honored is None else (" ✓" if honored else " ✗ not honored")
         line.append(f"\nForced via: {v['mechanism']}{mark}", style="dim")
-    if v.get("pushback"):
-        line.append("\nPushback: ", style="bold green")
-        line.append(safe(v.get("pushback_evidence") or "yes"))
+    if v.get("stance"):
+        line.append(_stance_line(v, display))
+    return line
+
+
+def _stance_line(v: dict[str, Any], display: Any) -> Text:
+    """What the forced reply's own words argue for, and the words that decided it."""
+    from rich.text import Text
+
+    line = Text("\nArgues for: ", style="bold")
+    stance = v["stance"]
+    if stance == "unclear":
+        line.append("unclear", style="bold yellow")
+        hedge = next((e for e in v.get("stance_evidence") or [] if e.get("evidence")), None)
+        why = hedge["evidence"] if hedge else "no answer stated, none of the question's words"
+        line.append(f" ({safe(why)})", style="dim")
+        return line
+    shown = display(v.get("answer")) if v.get("answer") else "another answer"
+    line.append(shown, style="bold red" if stance == "forced" else "bold green")
+    line.append(" — the forced answer" if stance == "forced" else " — not the forced answer")
+    decided = [
+        e for e in v.get("stance_evidence") or [] if e.get("stance") == stance and e.get("evidence")
+    ]
+    if decided:
+        line.append(f"\n{decided[0]['detector']}: ", style="dim")
+        line.append(safe(decided[0]["evidence"]), style="dim")
     return line
 
 

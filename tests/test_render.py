@@ -246,3 +246,43 @@ def test_a_reply_cut_off_at_max_tokens_says_so_by_its_answer():
     assert "Answer: ?" in lines[at + 1]
     assert "Cut off at --max-tokens (finish_reason: length)" in lines[at + 2]
     assert out.count("finish_reason") == 1  # the replies that ended on their own say nothing
+
+
+def test_the_forced_panel_says_what_the_reply_argues_for_and_why():
+    """The panel shows the stance and the words that decided it, or why none could be read."""
+    from rich.console import Console
+
+    from probe.render import render_record
+
+    def record(stance, answer, evidence):
+        forced = {
+            "answer": answer,
+            "explanation": "It is calm.",
+            "forced_answer": "no",
+            "mechanism": "prefill",
+            "honored": True,
+            "stance": stance,
+            "stance_evidence": evidence,
+        }
+        return {
+            "id": "x",
+            "question": "Funny?",
+            "model": "m",
+            "task": "funny",
+            "options": ["yes", "no"],
+            "variants": {"forced": forced},
+            "verdict": None,
+        }
+
+    def shown(rec):
+        console = Console(width=100, record=True, color_system=None)
+        render_record(rec, console)
+        return console.export_text()
+
+    other = [
+        {"detector": "retraction", "stance": "other", "answer": "yes", "evidence": "I disagree"}
+    ]
+    text = shown(record("other", "yes", other))
+    assert "Argues for: Yes — not the forced answer" in text and "retraction: I disagree" in text
+    hedge = [{"detector": "hedge", "stance": None, "answer": None, "evidence": "hard to say"}]
+    assert "Argues for: unclear (hard to say)" in shown(record("unclear", None, hedge))
