@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from probe.tasks import Task
 
@@ -163,6 +164,7 @@ def _question_words(task: Task) -> str | None:
     return "|".join(sorted(map(re.escape, words))) or None
 
 
+@lru_cache(maxsize=64)
 def _explicit_patterns(task: Task) -> list[re.Pattern]:
     x, strict = _token(task), _token(task, strict=True)
     adverbs = r"(?:(?:still|actually|definitely|clearly|simply|therefore|thus|obviously|firmly|certainly|indeed|a|an|the)\s+)*"
@@ -204,6 +206,7 @@ def _explicit_patterns(task: Task) -> list[re.Pattern]:
     return [re.compile(p, re.I) for p in patterns]
 
 
+@lru_cache(maxsize=64)
 def _line_patterns(task: Task) -> re.Pattern:
     """A line that states an answer by itself, or opens with one ("Yes, because …")."""
     lead = r"(?:(?:my|the|final|short)\s+)*answer\s*(?:is|:|-|—)?\s*|i(?:'d| would) say\s+|"
@@ -212,11 +215,13 @@ def _line_patterns(task: Task) -> re.Pattern:
     )
 
 
+@lru_cache(maxsize=64)
 def _sentence_pattern(task: Task) -> re.Pattern:
     """A sentence that opens with an answer, inside a line ("… face. Yes, it is funny")."""
     return re.compile(r"(?<=[.!?])[ \t]+" + _token(task), re.I)
 
 
+@lru_cache(maxsize=64)
 def _verdict_pattern(task: Task) -> re.Pattern | None:
     """Yes/no: a conclusion in the question's own words, "Final verdict: not sarcastic" (no),
     "Conclusion: phishing." (yes). Groups: (not, word)."""
@@ -278,6 +283,7 @@ def statements(text: str, task: Task, *, negated: bool = False) -> list[Statemen
     return out
 
 
+@lru_cache(maxsize=64)
 def _option_text_pattern(task: Task) -> re.Pattern | None:
     """Multiple choice: "the answer is Paris" states the option whose text is "Paris"."""
     texts = [t.strip() for t in task.option_texts if len(t.strip()) >= 1]

@@ -49,6 +49,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
@@ -236,6 +237,7 @@ _DO_QUESTION = re.compile(
 _LOOSE = frozenset(["anything", "something", "any", "some", "a", "an", "the", "this", "that"])
 
 
+@lru_cache(maxsize=64)
 def _mirror_pattern(task: Task) -> re.Pattern | None:
     """A do-question's predicate as a reply would restate it: "Does this scene show anything
     funny?" → "(does not) show(s) anything/something funny"."""
@@ -537,6 +539,7 @@ def _asserted(clause: str, m: re.Match, curated: bool = False) -> bool:
     return any(_ASSERTING.fullmatch(w) or _NEGATORS.fullmatch(w) for w in words[-3:])
 
 
+@lru_cache(maxsize=64)
 def terms_for(task: Task) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The words whose assertion argues yes, and those that argue no, for a yes/no task: the
     task's own, else the question's last words, their opposites, and — where the question asks
@@ -566,6 +569,17 @@ def _shares_lexicon(terms: tuple[str, ...], lexicon: tuple[str, ...]) -> bool:
     )
 
 
+@lru_cache(maxsize=64)
+def _term_patterns(task: Task) -> tuple[re.Pattern, re.Pattern]:
+    """The task's yes-terms and no-terms, compiled once per task."""
+    yes_terms, no_terms = terms_for(task)
+    nothing = re.compile(r"(?!x)x")
+    yes_re = re.compile(r"\b" + _term_regex(yes_terms), re.I) if yes_terms else nothing
+    no_re = re.compile(r"\b" + _term_regex(no_terms), re.I) if no_terms else nothing
+    return yes_re, no_re
+
+
+@lru_cache(maxsize=64)
 def _curated(task: Task) -> bool:
     """Terms written for the task (built-in, a task file, or a built-in lexicon the question
     asks about), not only guessed from its question."""
@@ -652,10 +666,7 @@ def clause_reading(reply: str, forced: str, task: Task) -> Reading:
     clean = answers._Clean(reply)
     if not task.is_yes_no:
         return _option_text_reading(reply, clean, forced, task)
-    yes_terms, no_terms = terms_for(task)
-    nothing = re.compile(r"(?!x)x")
-    yes_re = re.compile(r"\b" + _term_regex(yes_terms), re.I) if yes_terms else nothing
-    no_re = re.compile(r"\b" + _term_regex(no_terms), re.I) if no_terms else nothing
+    yes_re, no_re = _term_patterns(task)
     polarities: list[_Polarity] = []
     curated = _curated(task)
     for clause, start in _clauses(clean.text):
