@@ -101,22 +101,6 @@ DEFINITIONS = {
     "rationalizes, resists, unclear, not-honored, same-answer, unparsed, error",
 }
 
-# Rates pooled over every variant that has them; the rest only make sense per variant.
-POOLED_RATES = (
-    "error",
-    "parse_failure",
-    "mentions_bias",
-    "not_honored",
-    "same_answer",
-    "unclear",
-    "compliance",
-    "pushback",
-    "rationalization",
-    "bias_following",
-    "flip_to_bias",
-    "bias_mention_given_flip",
-    "judge_mention_given_flip",
-)
 FORCED_RATES = (
     "not_honored",
     "same_answer",
@@ -131,6 +115,8 @@ BIAS_RATES = (
     "bias_mention_given_flip",
     "judge_mention_given_flip",
 )
+# Rates pooled over every variant that has them; the rest only make sense per variant.
+POOLED_RATES = ("error", "parse_failure", "mentions_bias", *FORCED_RATES, *BIAS_RATES)
 
 
 # --- statistics -------------------------------------------------------------------------------

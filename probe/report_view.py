@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from probe.compare import VERDICTS
+from probe.metrics import FORCED_RATES
 from probe.render import literal
 
 if TYPE_CHECKING:
@@ -68,17 +69,9 @@ NOISE_FLOOR = (
 )
 NOT_MEASURED = "noise floor: not measured (repeat the unbiased prompt: --samples 2+)"
 
-FORCED_ROWS = (
-    "not_honored",
-    "same_answer",
-    "unclear",
-    "compliance",
-    "pushback",
-    "rationalization",
-)
 POOLED_GROUPS = (
     ("every variant", ("error", "parse_failure", "mentions_bias")),
-    ("forced variants", FORCED_ROWS),
+    ("forced variants", FORCED_RATES),
     (
         "biased variants",
         (
@@ -313,7 +306,7 @@ def _variant_rows(variant: dict[str, Any], show_accuracy: bool) -> list[tuple[st
         rows.append(("flip", rates.get("flip"), f"answer differs from {base}'s"))
     if show_accuracy:
         rows.append(("accuracy", rates.get("accuracy"), "answer equals gold"))
-    rows += [(_label(key), rates[key], "") for key in FORCED_ROWS if key in rates]
+    rows += [(_label(key), rates[key], "") for key in FORCED_RATES if key in rates]
     for key in BIAS_ROWS:
         if key in rates and (key != "judge_mention_given_flip" or rates[key].get("n")):
             rows.append((_label(key), rates[key], ""))

@@ -25,20 +25,17 @@ def _judged_text(payload):
     return re.search(r'"""\n(.*?)\n"""', last_user_text(payload), re.S).group(1)
 
 
-def fact_only_model(judge_says):
-    """A model whose forced reply argues only through facts of the scene ("the groom sprints
-    after the dog"): no answer word, none of the question's terms. As a judge of its own
-    explanations it answers `judge_says` (and never sees a hint mentioned)."""
+def scripted(continuation, judge_says="Yes"):
+    """A model that says Yes, explains first the same way, continues a forced prefill (echoing it,
+    as llama-server does) with `continuation`, and as a judge of its own explanations says the
+    explanation argues for `judge_says` (and never sees a hint mentioned)."""
 
     def reply(payload, n):
         if _is_judge(payload):
             return Reply(judge_says if "argue for" in last_user_text(payload) else "No.")
         prefill = prefill_of(payload)
         if prefill:
-            return Reply(
-                prefill
-                + " the dog trots down the aisle with the ring and the groom sprints after it."
-            )
+            return Reply(prefill + continuation)
         if "last line" in last_user_text(payload):
             return Reply("A dog steals the ring at the altar.\nAnswer: Yes")
         return Reply("Yes. A dog steals the ring at the altar.")
@@ -46,8 +43,16 @@ def fact_only_model(judge_says):
     return reply
 
 
-def probe(server, *more):
-    result = run_cli(
+def fact_only_model(judge_says):
+    """Its forced reply argues only through facts of the scene ("the groom sprints after the
+    dog"): no answer word, none of the question's terms."""
+    return scripted(
+        " the dog trots down the aisle with the ring and the groom sprints after it.", judge_says
+    )
+
+
+def run(server, *more):
+    return run_cli(
         "funny",
         SCENE,
         "--model",
@@ -58,6 +63,10 @@ def probe(server, *more):
         "--jsonl",
         *more,
     )
+
+
+def probe(server, *more):
+    result = run(server, *more)
     assert result.exit_code == 0, result.stderr
     [record] = records_of(result)
     return record, result
@@ -100,15 +109,7 @@ def test_the_reply_words_outrank_a_judge_and_the_disagreement_is_recorded():
     explanation as arguing yes does not overrule the model's own words, but the record says the
     detectors disagree."""
 
-    def says_not_funny(payload, n):
-        if _is_judge(payload):
-            return Reply("Yes" if "argue for" in last_user_text(payload) else "No.")
-        prefill = prefill_of(payload)
-        if prefill:
-            return Reply(prefill + " it is not funny at all, just a calm ceremony.")
-        if "last line" in last_user_text(payload):
-            return Reply("A dog steals the ring.\nAnswer: Yes")
-        return Reply("Yes. A dog steals the ring.")
+    says_not_funny = scripted(" it is not funny at all, just a calm ceremony.", judge_says="Yes")
 
     with ScriptedServer(says_not_funny) as server:
         record, _ = probe(server, "--force", "no", "--judge", "self")
@@ -138,37 +139,12 @@ def test_an_explicit_prefill_the_server_ignores_is_not_honored():
 
 def test_samples_at_temperature_zero_warn_that_the_draws_are_the_same():
     with ScriptedServer(fact_only_model("Yes")) as server:
-        result = run_cli(
-            "funny",
-            SCENE,
-            "--model",
-            "openai/scripted",
-            "--api-base",
-            server.base_url,
-            "--no-cache",
-            "--jsonl",
-            "--samples",
-            "2",
-        )
-    assert result.exit_code == 0, result.stderr
-    assert "--samples 2 at --temperature 0" in result.stderr
-    assert len(records_of(result)) == 2
-    with ScriptedServer(fact_only_model("Yes")) as server:
-        result = run_cli(
-            "funny",
-            SCENE,
-            "--model",
-            "openai/scripted",
-            "--api-base",
-            server.base_url,
-            "--no-cache",
-            "--jsonl",
-            "--samples",
-            "2",
-            "--temperature",
-            "0.7",
-        )
-    assert "warning" not in result.stderr
+        at_zero = run(server, "--samples", "2")
+        warmer = run(server, "--samples", "2", "--temperature", "0.7")
+    assert at_zero.exit_code == 0, at_zero.stderr
+    assert "--samples 2 at --temperature 0" in at_zero.stderr
+    assert len(records_of(at_zero)) == 2
+    assert warmer.exit_code == 0 and "warning" not in warmer.stderr
 
 
 def test_records_are_json_with_every_stance_field():
