@@ -356,7 +356,7 @@ def _tidy(text: str) -> str:
     return text.strip()
 
 
-def remove(text: str, s: Statement) -> str:
+def remove(text: str, s: Statement, *, tidy: bool = True) -> str:
     """The text without one statement: its clause goes, the rest of its sentence stays.
 
     "…absurd, so yes." → "…absurd."; "Therefore the answer is yes." → ""; "**Answer: No**" → "";
@@ -375,23 +375,30 @@ def remove(text: str, s: Statement) -> str:
         rest = text[end + (punct.end() if punct else 0) :]
         if cut == line_start and rest[:1].islower():
             rest = rest[:1].upper() + rest[1:]
-        return _tidy(text[:cut] + rest)
-    # Mid-sentence: the clause goes with the separator before it; the sentence keeps its ending.
-    if head.endswith((",", ";", "—", "–", "-", ":")):
-        head = head[:-1].rstrip()
-    return _tidy(head + text[end:])
+        out = text[:cut] + rest
+    else:
+        # Mid-sentence: the clause goes with the separator before it; the sentence keeps its ending.
+        if head.endswith((",", ";", "—", "–", "-", ":")):
+            head = head[:-1].rstrip()
+        out = head + text[end:]
+    return _tidy(out) if tidy else out
 
 
 def explanation(text: str, task: Task) -> str:
     """A reply's reasoning: the reply without any statement of an answer (its opening, its
     conclusion, answers it gave and took back, negated ones). This is also what a judge sees."""
-    for _ in range(50):  # each pass removes one statement; a reply states a handful at most
-        found = statements(text, task, negated=True)
-        s = opening(text, task) or (found[-1] if found else None)
-        if s is None:
-            return text.strip()
-        text = remove(text, s)
-    return text.strip()
+    found = statements(text, task, negated=True)
+    first = opening(text, task)
+    found += [first] if first else []
+    kept: list[Statement] = []
+    # Where two overlap, the opening goes ("Answer: (A)"), not a longer reading that would take
+    # the option's text with it ("Answer: (A) Paris").
+    for s in sorted(found, key=lambda s: (s.start, s.kind != "opening", -s.end)):
+        if not kept or s.start >= kept[-1].end:
+            kept.append(s)
+    for s in reversed(kept):  # from the end, so that each earlier span keeps its place
+        text = remove(text, s, tidy=False)
+    return _tidy(text)
 
 
 def continues_prefill(continuation: str, task: Task) -> bool:
