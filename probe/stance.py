@@ -645,10 +645,6 @@ def _clauses(text: str) -> list[tuple[str, int]]:
     return [(c, p) for c, p in out if c.strip()]
 
 
-def _never(_: str) -> None:
-    return None
-
-
 # Quoted words are the input's, not the model's claims: "Neither of the answers is correct" uses…
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|(?<![\w])'[^'\n]{1,300}?'(?![\w])")
 
@@ -754,13 +750,16 @@ _HEDGE_PHRASES = re.compile(
 )
 
 
+LOOPING = "(the reply repeats itself over and over)"
+
+
 def read_hedge(reply: str) -> Reading:
     """A reply that declines to take a side, says nothing, or only repeats itself."""
     words = re.findall(r"[\w']+", reply.lower())
     if len(words) < 2:
         return Reading("hedge", None, evidence="(empty reply)" if not words else reply.strip())
     if _repeating(words) or _repeated_sentence(reply):
-        return Reading("hedge", None, evidence="(the reply repeats itself over and over)")
+        return Reading("hedge", None, evidence=LOOPING)
     m = _HEDGE_PHRASES.search(reply)
     if m:
         return Reading("hedge", None, evidence=_around(reply, m.start(), m.end()))
@@ -849,16 +848,15 @@ def combine(readings: list[Reading], forced: str, task: Task) -> Stance:
     by = {r.detector: r for r in readings}
     spoke = {name: r for name, r in by.items() if r.stance is not None}
     explicit = [r for name, r in spoke.items() if name in ("statement", "retraction")]
-    chosen: Reading | None = None
     hedge = by.get("hedge")
-    if hedge is not None and hedge.evidence and hedge.evidence.startswith("(the reply repeats"):
+    hedged = hedge is not None and hedge.evidence is not None
+    if hedged and hedge.evidence == LOOPING:
         explicit = []  # a model stuck in a loop states nothing, whatever words it loops on
+    chosen: Reading | None = None
     if explicit:
         # the last in the reply; a statement and a retraction at one place: the statement says more
         chosen = max(explicit, key=lambda r: (r.position, r.detector == "statement"))
-    elif by.get("hedge") is not None and by["hedge"].evidence:
-        chosen = None
-    else:
+    elif not hedged:
         chosen = next((spoke[n] for n in ("clause", "justification", "judge") if n in spoke), None)
     stances = {r.stance for r in spoke.values()}
     evidence = [r.to_record() for r in readings]
