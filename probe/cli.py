@@ -247,6 +247,21 @@ AlignOpt = Annotated[
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show tracebacks and how capabilities were decided.")
 ]
+AllowOutsideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-outside",
+        help="Let a JSONL file's records name files (path, image) outside the JSONL file's directory.",
+    ),
+]
+MaxInputBytesOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-input-bytes",
+        min=1,
+        help="Refuse a file or a JSONL line larger than this many bytes (checked before reading it).",
+    ),
+]
 
 
 @app.command()
@@ -276,6 +291,8 @@ def funny(
     judge_api_base: JudgeApiBaseOpt = None,
     embed_model: EmbedModelOpt = "local/minilm",
     align: AlignOpt = None,
+    allow_outside: AllowOutsideOpt = False,
+    max_input_bytes: MaxInputBytesOpt = 20_000_000,
     debug: DebugOpt = False,
 ) -> None:
     """Does the input show anything funny? Probe the answer and its explanation."""
@@ -327,6 +344,8 @@ def ask(
     judge_api_base: JudgeApiBaseOpt = None,
     embed_model: EmbedModelOpt = "local/minilm",
     align: AlignOpt = None,
+    allow_outside: AllowOutsideOpt = False,
+    max_input_bytes: MaxInputBytesOpt = 20_000_000,
     debug: DebugOpt = False,
 ) -> None:
     """Ask a yes/no QUESTION (or a --task) of each input and probe the answers and explanations."""
@@ -342,6 +361,12 @@ def ask(
     else:
         if len(words) < 2:
             _fail("give a QUESTION and at least one INPUT (or --task)", EXIT_USAGE)
+        if os.path.lexists(words[0]):
+            _fail(
+                f"{words[0]!r} is an existing path, not a question: put the question first, in "
+                f'quotes (probe ask "Is this sarcastic?" {words[0]} ...), or use --task',
+                EXIT_USAGE,
+            )
         try:
             task = ask_task(words[0])
         except ValueError as exc:
@@ -463,11 +488,19 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False)
     stdin_lines = sys.stdin if STDIN in args["inputs"] else None
-    collected = collect(args["inputs"], stdin_lines)
+    collected = collect(
+        args["inputs"],
+        stdin_lines,
+        allow_outside=args["allow_outside"],
+        max_input_bytes=args["max_input_bytes"],
+    )
+    for notice in collected.notices:
+        err.print(literal(f"probe: {notice}", "yellow"))
     if collected.skipped:
         err.print(
             literal(
-                f"probe: skipped {len(collected.skipped)} file(s) that are not images or text",
+                f"probe: skipped {len(collected.skipped)} file(s) that are hidden, not images or "
+                "text, or not regular files",
                 "dim",
             )
         )

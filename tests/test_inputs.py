@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from probe.inputs import (
     load_input,
     text_input,
 )
+from probe.sources import collect
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 RED = (220, 30, 30)
@@ -91,23 +93,32 @@ def test_images_are_recognised_by_content_not_extension(tmp_path):
     assert load_input(path).kind == "image"
 
 
-def test_exif_orientation_is_applied(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "fmt", "scale", "max_side"),
+    [
+        ("rotated.jpg", "JPEG", 1, IMAGE_MAX_SIDE_DEFAULT),
+        # large: shrunk band by band as it is decoded, turned upright after
+        ("rotated.png", "PNG", 100, 500),
+    ],
+)
+def test_exif_orientation_is_applied(tmp_path, name, fmt, scale, max_side):
     # Stored 40x20, left half red and right half blue; orientation 6 says "rotate 90° clockwise
     # to display", so the upright image is 20x40 with red on top.
-    stored = Image.new("RGB", (40, 20), BLUE)
-    stored.paste(RED, (0, 0, 20, 20))
+    stored = Image.new("RGB", (40 * scale, 20 * scale), BLUE)
+    stored.paste(RED, (0, 0, 20 * scale, 20 * scale))
     exif = Image.Exif()
     exif[0x0112] = 6
-    path = tmp_path / "rotated.jpg"
-    stored.save(path, "JPEG", exif=exif.tobytes(), quality=95)
+    path = tmp_path / name
+    stored.save(path, fmt, exif=exif.tobytes(), quality=95)
 
-    loaded = load_input(path)
+    loaded = load_input(path, max_side=max_side)
 
-    assert loaded.image_size == (20, 40)
+    w, h = (20, 40) if scale == 1 else (250, 500)
+    assert loaded.image_size == (w, h)
     image = decode(loaded.image_data_url)
-    assert image.size == (20, 40)
-    assert_close(image.getpixel((10, 5)), RED)
-    assert_close(image.getpixel((10, 35)), BLUE)
+    assert image.size == (w, h)
+    assert_close(image.getpixel((w // 2, h // 8)), RED)
+    assert_close(image.getpixel((w // 2, h - h // 8)), BLUE)
 
 
 def test_transparency_is_composited_onto_white(tmp_path):
@@ -123,17 +134,19 @@ def test_transparency_is_composited_onto_white(tmp_path):
     assert_close(image.getpixel((15, 10)), WHITE)
 
 
-def test_palette_transparency_is_composited_onto_white(tmp_path):
-    palette = Image.new("P", (20, 20), 0)
+@pytest.mark.parametrize("side", [20, 3000])  # 3000: converted in bands, then shrunk
+def test_palette_transparency_is_composited_onto_white(tmp_path, side):
+    palette = Image.new("P", (side, side), 0)
     palette.putpalette([0, 0, 0, *RED] + [0] * (256 - 2) * 3)
-    palette.paste(1, (0, 0, 10, 20))
+    palette.paste(1, (0, 0, side // 2, side))
     path = tmp_path / "icon.gif"
     palette.save(path, "GIF", transparency=0)
 
     image = decode(load_input(path).image_data_url)
 
-    assert_close(image.getpixel((5, 10)), RED)
-    assert_close(image.getpixel((15, 10)), WHITE)
+    w, h = image.size
+    assert_close(image.getpixel((w // 4, h // 2)), RED)
+    assert_close(image.getpixel((w * 3 // 4, h // 2)), WHITE)
 
 
 def test_sixteen_bit_greyscale_keeps_its_tones(tmp_path):
@@ -254,6 +267,41 @@ def test_missing_file(tmp_path):
 
 def test_directory_instead_of_file(tmp_path):
     assert "is a directory" in error_for(tmp_path)
+
+
+def test_a_device_is_named_for_what_it_is():
+    assert "a character device, not a regular file" in error_for("/dev/zero")
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    pipe = tmp_path / "pipe.txt"
+    os.mkfifo(pipe)
+    item = collect([str(pipe)]).items[0]
+    outcome = {}
+
+    def both():
+        outcome["identity"] = item.identity()
+        with pytest.raises(InputError) as info:
+            item.load()
+        outcome["error"] = info.value.message
+
+    worker = threading.Thread(target=both, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    if worker.is_alive():  # stuck opening the FIFO: a writer comes and goes to free it
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("opening a FIFO waited for a writer")
+    assert outcome["identity"] == f"id:{pipe}"
+    assert outcome["error"] == (
+        f"{pipe}: a FIFO (named pipe), not a regular file; pass an image or a text file"
+    )
+
+
+def test_a_symlink_loop_is_named(tmp_path):
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+
+    assert error_for(loop) == f"{loop}: symlink loop; point the link at a file"
 
 
 def test_unreadable_file(tmp_path, monkeypatch):
