@@ -197,7 +197,9 @@ def test_rpm_spaces_requests(tmp_path):
     with ScriptedServer(steady_model) as server:
         run_cli("funny", d, "--jsonl", "--rpm", "240", "--no-cache", *remote_args(server.base_url))
     gaps = [b - a for a, b in itertools.pairwise(server.arrivals)]
-    assert len(gaps) == 2 and min(gaps) >= 0.24  # 240 a minute: one every 0.25 s
+    # 240 a minute: one every 0.25 s. probe spaces the sends; when they reach the server, a loaded
+    # machine adds a few tens of ms of jitter to any one gap, but not to the span of them all.
+    assert len(gaps) == 2 and min(gaps) >= 0.2 and sum(gaps) >= 0.48
 
 
 @pytest.mark.usefixtures("transport")
