@@ -89,7 +89,8 @@ def given_for(item: Item, task: Task) -> Given:
 
 
 def key_for(item: Item, identity: str, task: Task, model: str, opts: ProbeOptions) -> str:
-    return records.record_key(
+    """The record's identity for --resume: what was asked of which input (its id and its bytes)."""
+    content = records.record_key(
         input=identity,
         task=task.name,
         question=[task.question, task.image_question],
@@ -100,6 +101,7 @@ def key_for(item: Item, identity: str, task: Task, model: str, opts: ProbeOption
         run=opts.as_record(),
         sample=opts.sample,
     )
+    return records.input_key(content, item.id)
 
 
 async def run_batch(
@@ -147,8 +149,7 @@ async def run_batch(
         record.update(key=key, sample=sample, run=unit_opts.as_record())
         for v in record["variants"].values():
             v["sample"] = sample
-        stats.add(record)
-        on_record(record)
+        stats.add(_deliver(record, on_record, item, item_task, provider.model))
 
     async def worker() -> None:
         while True:
@@ -162,6 +163,32 @@ async def run_batch(
 
     await asyncio.gather(*(worker() for _ in range(max(1, batch.workers))))
     return stats
+
+
+def _deliver(
+    record: dict[str, Any],
+    on_record: Callable[[dict[str, Any]], None],
+    item: Item,
+    task: Task,
+    model: str,
+) -> dict[str, Any]:
+    """Hand the record on, and return what was handed on: a record that cannot be written (text
+    its output cannot encode, a write that fails) is replaced by the input's error record, so one
+    input never costs the run. Only when that one cannot be written either does the run stop."""
+    try:
+        on_record(record)
+        return record
+    except (ValueError, TypeError, OSError) as exc:  # UnicodeEncodeError is a ValueError
+        from probe.redaction import redact
+
+        err = ProbeError(
+            redact(f"{item.id}: the record could not be written: {type(exc).__name__}: {exc}")
+        )
+        err.kind = "output"
+        failed = records.error_record(None, task, model, err, id=item.id, path=item.path)
+        failed.update({k: record[k] for k in ("input", "key", "sample", "run")})
+        on_record(failed)
+        return failed
 
 
 async def _align(record: dict[str, Any], embedder: Any, lock: asyncio.Lock) -> None:

@@ -197,6 +197,13 @@ ResumeOpt = Annotated[
         help="With -o: skip inputs already done in the file, retry those that failed.",
     ),
 ]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="With -o: replace a file that is not empty (without it or --resume, probe refuses).",
+    ),
+]
 ConcurrencyOpt = Annotated[
     int,
     typer.Option(
@@ -281,6 +288,7 @@ def funny(
     vision: VisionOpt = None,
     output: OutputOpt = None,
     resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
     concurrency: ConcurrencyOpt = 8,
     rpm: RpmOpt = None,
     samples: SamplesOpt = 1,
@@ -334,6 +342,7 @@ def ask(
     vision: VisionOpt = None,
     output: OutputOpt = None,
     resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
     concurrency: ConcurrencyOpt = 8,
     rpm: RpmOpt = None,
     samples: SamplesOpt = 1,
@@ -482,6 +491,16 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
 
     if args["resume"] and not args["output"]:
         raise UsageError("--resume needs -o FILE: the file it resumes")
+    if args["overwrite"] and (args["resume"] or not args["output"]):
+        raise UsageError(
+            "--overwrite replaces what -o FILE holds; --resume keeps it: give one of them"
+            if args["resume"]
+            else "--overwrite needs -o FILE: the file it replaces"
+        )
+    if args["output"] and not args["resume"] and not args["overwrite"]:
+        from probe.runfile import refuse_to_overwrite
+
+        refuse_to_overwrite(args["output"])  # before any model is opened
     model = args["model"] or DEFAULT_LOCAL_MODEL
     # Records go to stdout when asked, or when it is piped and no -o file takes them.
     as_jsonl = args["jsonl"] or (not sys.stdout.isatty() and not args["output"])
@@ -513,7 +532,16 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
         for note in provider.capabilities.notes:
             err.print(literal(f"capability: {note}", "dim"))
     note = LOCAL_NOTE.format(model=model) if is_local(model) else None
-    runfile = RunFile(args["output"], resume=args["resume"]) if args["output"] else None
+    runfile = (
+        RunFile(
+            args["output"],
+            resume=args["resume"],
+            overwrite=args["overwrite"],
+            warn=lambda message: err.print(literal(f"probe: warning: {message}", "yellow")),
+        )
+        if args["output"]
+        else None
+    )
     if note and not show_panels:
         err.print(literal(note, "dim italic"))
     judge = None

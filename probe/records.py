@@ -141,16 +141,31 @@ def succeeded(record: dict[str, Any]) -> bool:
 
 
 def record_key(**parts: Any) -> str:
-    """Identity of a record for --resume: input bytes, task, question, model, options, sample."""
+    """What a record is about: input bytes, task, question, model, options, sample — but not which
+    input it is (records written before input ids were part of the key carry this alone)."""
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+    return _digest(blob)
 
 
-_C1_AND_SEPARATORS = re.compile("[\u007f-\u009f\u2028\u2029]")
+def input_key(content_key: str, input_id: str) -> str:
+    """Identity of a record for --resume: its `record_key` and the input's id, so inputs with the
+    same bytes under different ids are different records."""
+    return _digest(f"{content_key}\0{input_id}")
+
+
+def _digest(text: str) -> str:
+    # surrogatepass: an id from a file name that is not UTF-8 still has one stable key
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+# C1 controls, line separators, and lone surrogates (a reply's "\ud800", a file name that is not
+# UTF-8): escaped, so the line is valid UTF-8 that a terminal shows literally.
+_UNSAFE_IN_JSON = re.compile("[\u007f-\u009f\u2028\u2029\ud800-\udfff]")
 
 
 def dumps(record: dict[str, Any]) -> str:
-    """One JSON line. Non-ASCII text stays readable; every control character is escaped, so
-    printing the file on a terminal cannot run escape sequences."""
+    """One JSON line. Non-ASCII text stays readable; every control character and lone surrogate is
+    escaped, so printing the file on a terminal cannot run escape sequences and writing it as
+    UTF-8 cannot fail; a JSON reader gets the same strings back."""
     text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-    return _C1_AND_SEPARATORS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -126,7 +126,7 @@ def test_output_file_resume_and_cache_make_a_finished_run_free(tmp_path):
     with ScriptedServer(steady_model) as server:
         first = run_cli("funny", d, "-o", out, *remote_args(server.base_url))
         calls = len(server.requests)
-        again = run_cli("funny", d, "-o", out, *remote_args(server.base_url))  # cache: free
+        again = run_cli("funny", d, "-o", out, "--overwrite", *remote_args(server.base_url))
         resumed = run_cli(
             "funny", d, "-o", out, "--resume", "--no-cache", *remote_args(server.base_url)
         )
