@@ -35,6 +35,7 @@ class RunStats:
     cost_known: bool = False
     cost_saved_usd: float | None = None  # what the cached replies had cost; None: none priced
     cached_calls: int = 0
+    judge_failures: int = 0  # --judge calls that failed (their records count as failed too)
 
     def add(self, record: dict[str, Any]) -> None:
         self.done += 1
@@ -54,6 +55,7 @@ class RunStats:
             if v.get("cost_saved_usd") is not None:
                 self.cost_saved_usd = (self.cost_saved_usd or 0.0) + v["cost_saved_usd"]
             self.cached_calls += bool(v.get("cached"))
+            self.judge_failures += len(v.get("judge_errors") or ())
 
 
 @dataclass(frozen=True)

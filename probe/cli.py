@@ -743,6 +743,9 @@ def _summary(err: Any, stats: Any, calls: int, skipped: list[str], runfile: Any)
         "tokens", f"{stats.prompt_tokens} prompt + {stats.completion_tokens} completion{per}"
     )
     table.add_row("calls", f"{calls} made, {stats.cached_calls} from cache")
+    if stats.judge_failures:
+        retry = ": --resume retries them" if runfile else ""
+        table.add_row("judge", f"{stats.judge_failures} calls failed{retry}")
     if stats.cost_known:
         saved = stats.cost_saved_usd
         table.add_row(
@@ -761,6 +764,10 @@ def _first_error(record: dict[str, Any]) -> str:
     for name, v in record["variants"].items():
         if v.get("error"):
             return f"{record['id']}: {name}: {v['error']['message']}"
+    for name, v in record["variants"].items():
+        if v.get("judge_errors"):
+            failure = v["judge_errors"][0]
+            return f"{record['id']}: {name}: judge ({failure['field']}): {failure['message']}"
     return f"{record['id']}: failed"
 
 

@@ -13,7 +13,7 @@ import asyncio
 from typing import Any
 
 from probe import answers, records, stance
-from probe.errors import ProviderError
+from probe.errors import ProbeError
 from probe.providers.base import Provider
 from probe.tasks import YES_NO, Task
 from probe.variants import get, suggestion
@@ -99,9 +99,10 @@ async def _ask(
 ) -> None:
     try:
         reply = await judge.complete(messages, max_tokens=max_tokens, temperature=0.0)
-    except ProviderError as exc:
+    except ProbeError as exc:
+        # The measure is missing: the record is not done (records.succeeded) and --resume retries it.
         v[field] = None
-        v.setdefault("judge_errors", []).append(exc.message)
+        v.setdefault("judge_errors", []).append({"field": field, **exc.as_record()})
         return
     answer = answers.parse_first(reply.text, task)
     v[field] = (

@@ -131,11 +131,12 @@ def error_record(
 
 
 def succeeded(record: dict[str, Any]) -> bool:
-    """A record that needs no re-run: the input was read and every call returned."""
+    """A record that needs no re-run: the input was read and every call returned, the judge's
+    included."""
     if record.get("error"):
         return False
     return not any(
-        v.get("error") and v["error"].get("type") != "skipped"
+        (v.get("error") and v["error"].get("type") != "skipped") or v.get("judge_errors")
         for v in record.get("variants", {}).values()
     )
 
@@ -160,7 +161,10 @@ def _digest(text: str) -> str:
 
 # C1 controls, line separators, and lone surrogates (a reply's "\ud800", a file name that is not
 # UTF-8): escaped, so the line is valid UTF-8 that a terminal shows literally.
-_UNSAFE_IN_JSON = re.compile("[\u007f-\u009f\u2028\u2029\ud800-\udfff]")
+_UNSAFE_IN_JSON = re.compile(
+    "[\u007f-\u009f\u2028\u2029\ud800-\udfff"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"  # and bidi controls: shown in stored order
+)
 
 
 def dumps(record: dict[str, Any]) -> str:

@@ -7,7 +7,9 @@ Everything a model or an input file wrote is shown literally: it only ever enter
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,12 @@ if TYPE_CHECKING:
 
 WIDE = 120  # columns from this width up, stacked panels below it
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+# Shown as escapes, never obeyed: C0 controls but tab and newline, DEL and C1, zero-width
+# characters, line and paragraph separators, every bidi control (Unicode's Bidi_Control: U+061C,
+# U+200E/F, U+202A-E, U+2066-9), and lone surrogates (no terminal encoding can carry them).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 VERDICT_TEXT = {  # the README's verdict table, in a line each
     compare.RATIONALIZES: "the reply argues for the forced answer",
@@ -105,6 +112,13 @@ _PUNCTUATION = ".,;:!?\"'()"
 Opcodes = Sequence[tuple[str, int, int, int, int]]  # difflib's, over two word lists
 Diff = tuple[list[str], Opcodes]  # one panel's own words, and the opcodes they take part in
 
+# The word diff is quadratic in the words two explanations share, and worse when they repeat the
+# same words (a looping reply). Past either limit the decide-first and forced panels show their
+# explanations plainly, and say so (README "What you see").
+PLAIN_VIEW_WORDS = 20_000  # words in either explanation
+DIFF_BUDGET = 5_000_000  # word comparisons the diff may make: about half a second
+PLAIN_VIEW_SUBTITLE = "plain view: too long for a word diff"
+
 
 def _words(text: str) -> list[str]:
     """The words of a text, each with the whitespace after it: joined, they are the text
@@ -112,12 +126,44 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def _word_opcodes(a: list[str], b: list[str]) -> Opcodes:
+def _more_words_than(text: str, limit: int) -> bool:
+    """Whether `text` has more than `limit` words, reading no further than the word after it."""
+    return next(itertools.islice(_WORD.finditer(text), limit, None), None) is not None
+
+
+class _OverBudget(Exception):
+    pass
+
+
+class _BoundedMatcher(difflib.SequenceMatcher):
+    """difflib's matcher, giving up once its comparisons pass a budget: each search for the
+    longest match visits, for every word in its range of `a`, each place that word has in `b`."""
+
+    def __init__(self, a: list[str], b: list[str], budget: int) -> None:
+        super().__init__(None, a, b, autojunk=False)
+        self.words, self.in_b, self.left = a, Counter(b), budget
+
+    def find_longest_match(
+        self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None
+    ) -> difflib.Match:
+        ahi = len(self.words) if ahi is None else ahi
+        in_b = self.in_b
+        self.left -= ahi - alo + sum(in_b[w] for w in self.words[alo:ahi])
+        if self.left < 0:
+            raise _OverBudget
+        return super().find_longest_match(alo, ahi, blo, bhi)
+
+
+def _word_opcodes(a: list[str], b: list[str], budget: int = DIFF_BUDGET) -> Opcodes | None:
     """difflib opcodes turning words `a` into words `b`, matched case- and punctuation-
-    insensitively (as compare.word_diff does), so each side can be shown in its own words."""
+    insensitively (as compare.word_diff does), so each side can be shown in its own words;
+    None when that would take more than `budget` word comparisons."""
     key_a = [w.strip().lower().strip(_PUNCTUATION) for w in a]
     key_b = [w.strip().lower().strip(_PUNCTUATION) for w in b]
-    return difflib.SequenceMatcher(None, key_a, key_b, autojunk=False).get_opcodes()
+    try:
+        return _BoundedMatcher(key_a, key_b, budget).get_opcodes()
+    except _OverBudget:
+        return None
 
 
 def _explanation(v: dict[str, Any], diff: Diff | None, side: str) -> Text:
@@ -142,6 +188,34 @@ def _explanation(v: dict[str, Any], diff: Diff | None, side: str) -> Text:
     return out
 
 
+class _ByLine:
+    """A Text that Rich renders whole (a word too long for a line is folded, not cut short), one
+    wrapped line at a time. Rich renders a Text as one run of segments with all its lines joined,
+    which each enclosing panel then splits line by line, copying the rest of the run at every
+    line: quadratic in a long explanation."""
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.text import Text
+
+        text = self.text
+        lines = text.wrap(
+            console,
+            options.max_width,
+            justify=text.justify or options.justify or "default",
+            overflow=text.overflow or "fold",
+            tab_size=text.tab_size or console.tab_size or 8,
+            no_wrap=bool(text.no_wrap or options.no_wrap),
+        )
+        for line in lines or [Text()]:
+            yield from line.render(console, end="\n")
+
+    def __rich_measure__(self, console: Console, options: Any) -> Any:
+        return self.text.__rich_measure__(console, options)
+
+
 def _panel(
     name: str,
     v: dict[str, Any],
@@ -154,7 +228,7 @@ def _panel(
     from rich.panel import Panel
     from rich.text import Text
 
-    body = Group(_answer_line(v, display), Text(""), _explanation(v, diff, side))
+    body = Group(_answer_line(v, display), Text(""), _ByLine(_explanation(v, diff, side)))
     return Panel(
         body, title=f"[bold]{name}[/]", subtitle=subtitle, subtitle_align="left", expand=True
     )
@@ -182,16 +256,9 @@ def render_record(record: dict[str, Any], console: Console, *, note: str | None 
         return
     variants = record["variants"]
     own, forced = variants.get("decide-first"), variants.get("forced")
-    marked: dict[str, tuple[Diff, str, str]] = {}
+    marked: dict[str, tuple[Diff | None, str, str]] = {}
     if own and forced and not own.get("error") and not forced.get("error"):
-        # one diff, each panel quoting its own words from it
-        own_words = _words(own.get("explanation") or "")
-        forced_words = _words(forced.get("explanation") or "")
-        opcodes = _word_opcodes(own_words, forced_words)
-        marked = {
-            "decide-first": ((own_words, opcodes), "own", "struck: dropped when forced"),
-            "forced": ((forced_words, opcodes), "forced", "underlined: new when forced"),
-        }
+        marked = _marked(own.get("explanation") or "", forced.get("explanation") or "")
     panels = []
     for name, v in variants.items():
         diff, side, subtitle = marked.get(name, (None, "forced", None))
@@ -208,6 +275,24 @@ def render_record(record: dict[str, Any], console: Console, *, note: str | None 
         if v.get("alignment") and v["alignment"].get("similarity") is not None:
             console.print(alignment_view(name, v["alignment"]))
     console.print(verdict_line(record, task.display))
+
+
+def _marked(own: str, forced: str) -> dict[str, tuple[Diff | None, str, str]]:
+    """The diff, side and subtitle of the decide-first and forced panels: one diff, each panel
+    quoting its own words from it; past PLAIN_VIEW_WORDS or DIFF_BUDGET, no diff."""
+    opcodes = None
+    if not (_more_words_than(own, PLAIN_VIEW_WORDS) or _more_words_than(forced, PLAIN_VIEW_WORDS)):
+        own_words, forced_words = _words(own), _words(forced)
+        opcodes = _word_opcodes(own_words, forced_words)
+    if opcodes is None:
+        return {
+            "decide-first": (None, "own", PLAIN_VIEW_SUBTITLE),
+            "forced": (None, "forced", PLAIN_VIEW_SUBTITLE),
+        }
+    return {
+        "decide-first": ((own_words, opcodes), "own", "struck: dropped when forced"),
+        "forced": ((forced_words, opcodes), "forced", "underlined: new when forced"),
+    }
 
 
 def alignment_view(name: str, alignment: dict[str, Any]) -> RenderableType:

@@ -9,7 +9,11 @@ from rich.console import Console
 from probe import compare, records
 from probe.render import VERDICT_TEXT, render_record, safe, verdict_line
 
-HOSTILE = "[bold red]PWNED[/] \x1b[2J\x1b]0;title\x07 \u202eevil\x9b31m <script>alert(1)</script>"
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # Bidi_Control
+HOSTILE = (
+    "[bold red]PWNED[/] \x1b[2J\x1b]0;title\x07 \u202eevil\x9b31m <script>alert(1)</script>"
+    f" rtl:{BIDI} nul:\x00 half:\ud800:\udfff"
+)
 
 
 def _record(forced_expl="The scene is ordinary and nothing happens.", **over):
@@ -100,25 +104,31 @@ def test_no_color_keeps_the_highlight_without_colour():
     assert "32m" not in out and "31m" not in out
 
 
-def test_model_text_and_file_names_are_shown_literally():
-    out = _render(_record(forced_expl=HOSTILE), 200, color=True)
+@pytest.mark.parametrize("width", [200, 70])
+def test_model_text_and_file_names_are_shown_literally(width):
+    out = _render(_record(forced_expl=HOSTILE), width, color=True)
     assert "[bold red]PWNED[/]" in out  # markup shown, not applied
     assert "[red]x[/].txt" in out
-    assert (
-        "\x1b[2J" not in out and "\x1b]0;" not in out and "\x9b" not in out and "\u202e" not in out
-    )
-    assert "\\x1b[2J" in out  # made visible instead
+    assert "\x1b[2J" not in out and "\x1b]0;" not in out and "\x9b" not in out
+    assert not set(BIDI + "\x00\ud800\udfff") & set(out)
+    shown = "".join(_panels(_render(_record(forced_expl=HOSTILE), width))["forced"].split())
+    assert "\\x1b[2J" in shown  # made visible instead
+    assert "rtl:\\u061c\\u200e\\u200f\\u202a\\u202b\\u202c\\u202d\\u202e\\u2066\\u2067" in shown
+    assert "nul:\\x00half:\\ud800:\\udfff" in shown
 
 
 def test_safe_escapes_controls_but_keeps_text():
     assert safe("a\x1b[31mb\nc\td") == "a\\x1b[31mb\nc\td"
     assert safe("naïve — ok") == "naïve — ok"
+    assert safe("\u061c\u2069\x00\ud800") == "\\u061c\\u2069\\x00\\ud800"
+    assert safe("עברית \U0001f600") == "עברית \U0001f600"  # right-to-left text itself is fine
 
 
 def test_jsonl_line_escapes_every_control_character():
     line = records.dumps(_record(forced_expl=HOSTILE))
     assert "\n" not in line
     assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in line)
+    assert not set(BIDI) & set(line)  # every bidi control escaped: shown in stored order
     assert "\u202e" in json.loads(line)["variants"]["forced"]["explanation"]  # data intact
     assert json.loads(line)["variants"]["forced"]["explanation"] == HOSTILE
     assert "—" in records.dumps({"t": "—"})  # readable non-ASCII stays
@@ -286,3 +296,38 @@ def test_the_forced_panel_says_what_the_reply_argues_for_and_why():
     assert "Argues for: Yes — not the forced answer" in text and "retraction: I disagree" in text
     hedge = [{"detector": "hedge", "stance": None, "answer": None, "evidence": "hard to say"}]
     assert "Argues for: unclear (hard to say)" in shown(record("unclear", None, hedge))
+
+
+def _long(words: int) -> str:
+    return " ".join(f"w{i}" for i in range(words)) + "."
+
+
+@pytest.mark.parametrize("where", ["decide-first", "forced"])
+def test_past_the_plain_view_size_the_panels_show_the_explanations_without_a_word_diff(where):
+    from probe.render import PLAIN_VIEW_WORDS
+
+    record = _record()
+    record["variants"][where]["explanation"] = _long(PLAIN_VIEW_WORDS + 1)
+    out = _render(record, 150)
+    assert out.count("─ plain view: too long for a word diff ─") == 2  # both panels say so
+    assert "struck:" not in out and "underlined:" not in out
+    shown = _panels(out)
+    for name, v in record["variants"].items():
+        assert shown[name] == " ".join(v["explanation"].split())
+    coloured = _render(record, 150, color=True)
+    assert "\x1b[1;4m" not in coloured and "\x1b[1;9m" not in coloured  # no word marked
+    record["variants"][where]["explanation"] = _long(PLAIN_VIEW_WORDS)  # at the size: a diff
+    assert "struck: dropped when forced" in _render(record, 150)
+
+
+def test_a_long_looping_reply_is_shown_plainly_rather_than_diffed_for_minutes():
+    """Replies repeating the same words make the diff cubic: 1,000 words of a loop take a second
+    or so and 4,000 nearly a minute; past a budget of word comparisons the panels show them
+    plainly."""
+    record = _record(forced_expl="The cat sits here. " * 250)
+    record["variants"]["decide-first"]["explanation"] = "The dog runs. " * 300
+    out = _render(record, 150)
+    assert out.count("plain view: too long for a word diff") == 2
+    shown = _panels(out)
+    for name, v in record["variants"].items():
+        assert shown[name] == " ".join(v["explanation"].split())
