@@ -1,13 +1,16 @@
 """On-disk cache of model replies, so a re-run of anything costs no calls.
 
-Keyed by the whole request (model, server, how prefill is sent, messages, prefill, sampling
-settings) plus a sample index, so `--samples N` draws N independent answers while a re-run reuses
-them. Stored with the standard library's sqlite3 (WAL, safe across processes); API keys are never
-part of a key or a value.
+Keyed by the whole request (model, the server it goes to — --api-base or the provider's base-URL
+variable such as OPENAI_BASE_URL —, how prefill is sent, messages, prefill, sampling settings)
+plus a sample index, so `--samples N` draws N independent answers while a re-run reuses them.
+Stored with the standard library's sqlite3 (WAL, safe across processes); API keys and URL
+credentials are never part of a key or a value. A database that cannot be read is reported with
+its path and the way out (--no-cache, or moving the file away), never read around.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,7 +20,9 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from probe.errors import ProviderError, UsageError
 from probe.providers.base import Completion, Message, Provider, ProviderWrapper
+from probe.redaction import redact_url
 
 
 def default_cache_dir() -> Path:
@@ -29,34 +34,54 @@ def default_cache_dir() -> Path:
 
 class ResponseCache:
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "responses.sqlite3"
-        self._db = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
-        )
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+            )
+            # A truncated or overwritten file fails here (SQLite checks the header and size);
+            # damage deeper in is found when a read reaches it (`get`).
+            self._db.execute("SELECT count(*) FROM responses").fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            raise UsageError(unusable(self.path, exc)) from None
         self.hits = 0
         self.misses = 0
 
     def get(self, key: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        try:
+            row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+            value = None if row is None else json.loads(row[0])
+        except (sqlite3.Error, ValueError) as exc:
+            raise ProviderError(unusable(self.path, exc)) from None
+        if not isinstance(value, dict):
             self.misses += 1
             return None
         self.hits += 1
-        return json.loads(row[0])
+        return value
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
-            (key, json.dumps(value, ensure_ascii=False), time.time()),
-        )
+        """Store a reply. A reply that cannot be stored is still the reply: it is returned, and
+        the store is tried again next time."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute(
+                "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
+                (key, json.dumps(value, ensure_ascii=False), time.time()),
+            )
 
     def close(self) -> None:
         self._db.close()
+
+
+def unusable(path: Path, exc: BaseException) -> str:
+    return (
+        f"the response cache {path} cannot be read ({exc}): run with --no-cache, or delete or "
+        "move that file (probe starts a new one)"
+    )
 
 
 def request_key(identity: dict[str, Any], **request: Any) -> str:
@@ -74,7 +99,7 @@ class CachedProvider(ProviderWrapper):
     ) -> None:
         super().__init__(inner)
         self.cache = cache
-        self.api_base = api_base
+        self.api_base = redact_url(api_base)  # where requests go; credentials are not the server
 
     async def complete(
         self,

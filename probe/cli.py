@@ -527,6 +527,7 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     if args["align"] is None:
         args["align"] = show_panels  # what the terminal view shows; opt-in for records
     opts = _probe_options(task, args)  # usage errors before any model is opened
+    _check_credentials(model, args, opts)
     provider, counting, cache = _open(model, args)
     if args["debug"]:
         for note in provider.capabilities.notes:
@@ -549,7 +550,8 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
         judge = provider  # the probed model judges its own explanations (same cache and limits)
     elif args["judge"]:
         judge_args = {**args, "api_base": args["judge_api_base"], "vision": None}
-        judge = _open(args["judge"], judge_args)[0]
+        # the run's one cache and one set of limits: --rpm and --concurrency count judge calls
+        judge = _open(args["judge"], judge_args, limits=counting, cache=cache)[0]
     if args["samples"] > 1 and args["temperature"] == 0:
         err.print(
             literal(
@@ -562,8 +564,10 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
     embedder = None
     if args["align"] and any(v != get_variant(v).baseline for v in opts.variants):
         from probe.embed import open_embedder
+        from probe.limits import limit_embedder
 
         embedder = open_embedder(args["embed_model"], api_key=args["api_key"])
+        embedder = limit_embedder(embedder, counting)  # remote embedding requests obey --rpm
     batch = BatchOptions(
         workers=args["concurrency"],
         samples=args["samples"],
@@ -670,12 +674,31 @@ def _probe_options(task: Any, args: dict[str, Any]) -> Any:
     )
 
 
-def _open(model: str, args: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """The provider as the run uses it: cache in front of the call limits in front of the model."""
-    from probe.cache import CachedProvider, ResponseCache, default_cache_dir
-    from probe.limits import LimitedProvider
-    from probe.providers import open_provider
+def _check_credentials(model: str, args: dict[str, Any], opts: Any) -> None:
+    """A provider that needs an API key and has none is a usage error before anything is
+    opened or called: the model, the --judge, a remote --embed-model."""
+    from probe.providers import check_credentials
 
+    check_credentials(model, api_base=args["api_base"], api_key=args["api_key"])
+    if args["judge"] and args["judge"] != "self":
+        check_credentials(args["judge"], api_base=args["judge_api_base"], api_key=args["api_key"])
+    if opts.align and not opts.align.startswith("local/"):
+        check_credentials(opts.align, api_base=None, api_key=args["api_key"])
+
+
+def _open(
+    model: str, args: dict[str, Any], *, limits: Any = None, cache: Any = None
+) -> tuple[Any, Any, Any]:
+    """The provider as the run uses it: cache in front of the call limits in front of the model.
+    A second provider of the run (the judge) is given the first one's limits and cache."""
+    from probe.cache import CachedProvider, ResponseCache, default_cache_dir
+    from probe.limits import CallLimits, LimitedProvider
+    from probe.providers import is_local, open_provider
+
+    if limits is None:
+        limits = CallLimits(concurrency=args["concurrency"], rpm=args["rpm"])
+    if cache is None and not args["no_cache"]:
+        cache = ResponseCache(default_cache_dir())  # an unreadable one is a usage error, first
     base = open_provider(
         model,
         api_base=args["api_base"],
@@ -683,12 +706,13 @@ def _open(model: str, args: dict[str, Any]) -> tuple[Any, Any, Any]:
         timeout=args["timeout"],
         retries=args["retries"],
         vision=args["vision"],
+        pace=limits.before_request,
     )
-    limited = LimitedProvider(base, concurrency=args["concurrency"], rpm=args["rpm"])
-    if args["no_cache"]:
-        return limited, limited, None
-    cache = ResponseCache(default_cache_dir())
-    return CachedProvider(limited, cache, api_base=args["api_base"]), limited, cache
+    limited = LimitedProvider(base, limits, paces_itself=not is_local(model))
+    if cache is None:
+        return limited, limits, None
+    endpoint = getattr(base, "endpoint", args["api_base"])  # OPENAI_BASE_URL too
+    return CachedProvider(limited, cache, api_base=endpoint), limits, cache
 
 
 def _progress(err: Any, total: int, *, show: bool) -> Any:

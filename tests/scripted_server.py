@@ -1,6 +1,7 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1, for behaviour a real model cannot be made
 to show on demand: a server that echoes and continues prefills (as llama.cpp's llama-server does),
-one that rejects them with HTTP 400 (as Claude 4.6+ does), rate limits, 5xx, hangs, garbage.
+one that rejects them with HTTP 400 (as Claude 4.6+ does), rate limits, 5xx, hangs, garbage, a
+body trickled a byte at a time or cut off halfway.
 
 Each test gives it a `reply(request_json, n)` function: n counts requests from 1. The function
 returns a `Reply`. Every request is kept in `server.requests` so tests can see what probe sent.
@@ -27,6 +28,8 @@ class Reply:
     drop: bool = False  # close the connection without answering
     top_logprobs: dict[str, float] | None = None  # first-token {token: logprob}
     finish_reason: str = "stop"  # "length": the reply was cut off at max_tokens
+    trickle_s: float = 0.0  # send the body one byte at a time, this long apart
+    cut_at: int | None = None  # send only this many bytes of the body, then close the connection
 
 
 def completion_body(
@@ -119,7 +122,18 @@ class ScriptedServer:
                     for k, v in r.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
-                    self.wfile.write(body)
+                    if r.cut_at is not None:
+                        self.wfile.write(body[: r.cut_at])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                    elif r.trickle_s:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(r.trickle_s)
+                    else:
+                        self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test): nothing to answer
 

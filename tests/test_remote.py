@@ -7,15 +7,23 @@ scripted servers stand for providers whose behaviour cannot be produced on deman
 tests/scripted_server.py): each test says which.
 """
 
+import email.utils
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
 from tests.conftest import ROOT, SAMPLES
 from tests.helpers import records_of, run_cli
-from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
+from tests.scripted_server import (
+    Reply,
+    ScriptedServer,
+    completion_body,
+    last_user_text,
+    prefill_of,
+)
 
 SCENE = SAMPLES / "dog-wedding.txt"
 KEY = "sk-test-0123456789abcdef"
@@ -313,3 +321,158 @@ def test_an_unknown_transport_is_a_usage_error(monkeypatch):
     result = run_cli("funny", SCENE, "--model", "openai/m", "--api-base", "http://127.0.0.1:9/v1")
     assert result.exit_code == 2
     assert "PROBE_TRANSPORT" in result.stderr
+
+
+# --- deadlines, Retry-After, credentials, hostile bodies (issue 8) -------------------------------
+
+
+def test_timeout_is_a_total_deadline_even_for_a_server_that_trickles_bytes(transport):
+    """A server sending a byte every 50 ms never trips a read timeout (it resets per byte): this
+    one would take ~15 s to send its reply. --timeout bounds the whole attempt."""
+    with ScriptedServer(lambda p, n: Reply("Yes. " + "ha " * 60, trickle_s=0.05)) as server:
+        result = remote(
+            server.base_url, "funny", SCENE, "--variants", "decide-first", retries="0", timeout="1"
+        )
+        elapsed = time.monotonic() - server.arrivals[0]  # not the imports before the call
+    assert result.exit_code == 1
+    [record] = records_of(result)
+    message = record["variants"]["decide-first"]["error"]["message"]
+    assert "Timeout" in message and "within 1 s (--timeout)" in message
+    assert elapsed < 5
+
+
+def test_retry_after_given_as_an_http_date_is_honoured(transport):
+    def reply(payload, n):
+        if n == 1:
+            when = email.utils.formatdate(time.time() + 2, usegmt=True)  # 1-2 s from now
+            return Reply("slow down", status=429, headers={"Retry-After": when})
+        return Reply("Yes. A dog steals the ring.")
+
+    with ScriptedServer(reply) as server:
+        result = remote(server.base_url, "funny", SCENE, "--variants", "decide-first")
+    assert result.exit_code == 0, result.stderr
+    assert len(server.arrivals) == 2
+    assert server.arrivals[1] - server.arrivals[0] >= 0.95  # our own backoff is 0.25-0.5 s
+
+
+@pytest.mark.parametrize(
+    ("model", "variable"),
+    [
+        ("openai/gpt-4o-mini", "OPENAI_API_KEY"),
+        ("anthropic/claude-sonnet-4-5", "ANTHROPIC_API_KEY"),
+        ("mistral/mistral-small-latest", "MISTRAL_API_KEY"),
+    ],
+)
+def test_a_missing_key_is_a_usage_error_before_any_call(model, variable, monkeypatch):
+    monkeypatch.delenv(variable, raising=False)
+    started = time.monotonic()
+    result = run_cli("funny", SCENE, "--model", model, "--jsonl")
+    assert result.exit_code == 2
+    assert result.stdout == ""  # no record: nothing was probed
+    [line] = result.stderr.strip().splitlines()
+    assert variable in line and "--api-key" in line
+    assert time.monotonic() - started < 10  # no call retried on the way (it took 6-9 s)
+
+
+def test_a_judge_without_its_key_stops_the_run_before_the_model_is_called(monkeypatch):
+    with ScriptedServer(_echoing_server) as server:
+        result = run_cli(
+            "funny",
+            SCENE,
+            "--model",
+            "openai/m",
+            "--api-base",
+            server.base_url,  # a server needs no key; the judge's provider does
+            "--judge",
+            "anthropic/claude-sonnet-4-5",
+            "--jsonl",
+        )
+    assert result.exit_code == 2
+    assert "ANTHROPIC_API_KEY" in result.stderr and "--api-key" in result.stderr
+    assert server.requests == []
+
+
+def test_credentials_in_the_api_base_url_are_never_shown_or_stored(transport, tmp_path):
+    password = "hunter2-swordfish"
+
+    def reply(payload, n):
+        return Reply("overloaded", status=503) if n == 1 else Reply("bad request", status=400)
+
+    with ScriptedServer(reply) as server:
+        base = server.base_url.replace("http://", f"http://probe-user:{password}@")
+        out = tmp_path / "run.jsonl"
+        result = run_cli(
+            "funny",
+            SCENE,
+            "--model",
+            "openai/smollm2",
+            "--api-base",
+            base,
+            "--retries",
+            "1",
+            "--debug",
+            "-o",
+            out,
+        )
+    assert result.exit_code == 1
+    assert len(server.requests) == 3  # decide-first twice (503, 400), explain-first (400)
+    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert "HTTP 400" in record["variants"]["decide-first"]["error"]["message"]
+    assert "[redacted]@127.0.0.1" in result.stderr + out.read_text()
+    stored = [p.read_bytes() for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    for text in (result.stdout, result.stderr, out.read_text(), *map(repr, stored)):
+        assert password not in text
+
+
+def _hostile(payload, n):
+    """A server whose reply depends on the input it is sent (each input names its fault)."""
+    text = last_user_text(payload)
+    if "not-json" in text:
+        return Reply(body=b"<html><body>502 Bad Gateway</body></html>")
+    if "halfway" in text:
+        return Reply(body=completion_body("Yes. The dog steals the ring."), cut_at=70)
+    if "nul-escaped" in text:
+        return Reply("Yes.\x00 The dog\x00 steals the ring.")
+    if "nul-raw" in text:
+        return Reply(body=completion_body("Yes. The dog").replace(b"Yes.", b"Yes.\x00"))
+    if "five-megabytes" in text:
+        return Reply("Yes. " + "ha" * 2_500_000)
+    if "nine-megabytes" in text:
+        return Reply(body=completion_body("Yes. " + "ha" * 4_500_000))
+    return Reply("Yes. The dog steals the ring.")
+
+
+def test_hostile_bodies_give_a_clear_error_or_the_text_kept_and_a_record_each(transport):
+    cases = ["not-json", "halfway", "nul-escaped", "nul-raw", "five-megabytes", "nine-megabytes"]
+    lines = "".join(
+        json.dumps({"id": c, "text": f"Scene {c}: a dog at a wedding."}) + "\n" for c in cases
+    )
+    with ScriptedServer(_hostile) as server:
+        result = run_cli(
+            "funny",
+            "-",
+            "--model",
+            "openai/m",
+            "--api-base",
+            server.base_url,
+            "--variants",
+            "decide-first",
+            "--retries",
+            "0",
+            "--jsonl",
+            "--no-cache",
+            input=lines,
+        )
+    assert result.exit_code == 1
+    records = {r["id"]: r["variants"]["decide-first"] for r in records_of(result)}
+    assert sorted(records) == sorted(cases)
+    errors = {c: (v["error"] or {}).get("message", "") for c, v in records.items()}
+    assert "BadReply: the reply is not a chat completion" in errors["not-json"]
+    assert "HTTP" not in errors["not-json"]  # a 200 that is not JSON is no HTTP 500
+    assert "peer closed connection without sending complete message body" in errors["halfway"]
+    assert records["nul-escaped"]["error"] is None
+    assert records["nul-escaped"]["raw"] == "Yes.\x00 The dog\x00 steals the ring."
+    assert "not a chat completion" in errors["nul-raw"]
+    assert "probe keeps at most 1,000,000" in errors["five-megabytes"]
+    assert "over 8 MB" in errors["nine-megabytes"]
+    assert all(len(v["raw"]) < 100 for v in records.values())  # nothing huge kept
