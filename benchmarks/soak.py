@@ -29,92 +29,42 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from _common import PYTHON, ROOT, child_env
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_server import completion_body, reply_text  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from tests.scripted_server import Reply, ScriptedServer, completion_body, steady_model  # noqa: E402
 
 KEY = "sk-soak-SECRET-0123456789abcdef"
 
 
-class _Quiet(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
+def faulty_server(rate: float, seed: int, delay_s: float = 0.0) -> ScriptedServer:
+    """tests/scripted_server.py's server answering as its `steady_model` (a model that says Yes
+    and defends any forced answer), but failing `rate` of requests, each way at random (seeded)."""
+    rng, lock = random.Random(seed), threading.Lock()
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that gave up on a faulty reply is part of the soak, not news
+    def reply(payload: dict[str, Any], n: int) -> Reply:
+        with lock:
+            fault = rng.random() < rate
+            kind = rng.choice(("500", "429", "drop", "garbage", "half"))
+        r = steady_model(payload, n)
+        r.delay_s = delay_s
+        if not fault:
+            return r
+        if kind == "drop":
+            r.drop = True
+        elif kind in ("500", "429"):
+            r.status, r.content = int(kind), "soak fault"
+            r.headers = {"retry-after": "0"} if kind == "429" else {}
+        elif kind == "garbage":
+            r.body = b"<html>not json</html>"
+        else:  # half a body, then the connection closes
+            r.cut_at = len(completion_body(r.content or "")) // 2
+        return r
 
-
-class FaultyServer:
-    """Answers like benchmarks/bench_server.py, but fails `rate` of requests, each way at random."""
-
-    def __init__(self, rate: float, seed: int, delay_s: float = 0.0) -> None:
-        self.rate, self.delay_s = rate, delay_s
-        self.random = random.Random(seed)
-        self.lock = threading.Lock()
-        self.requests = 0
-        soak = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length", 0))
-                payload = json.loads(self.rfile.read(length) or b"{}")
-                with soak.lock:
-                    soak.requests += 1
-                    fault = soak.random.random() < soak.rate
-                    kind = soak.random.choice(("500", "429", "drop", "garbage", "half"))
-                if soak.delay_s:
-                    time.sleep(soak.delay_s)
-                body = completion_body(reply_text(payload))
-                status, headers = 200, {}
-                if fault and kind == "drop":
-                    self.close_connection = True
-                    self.connection.shutdown(2)
-                    return
-                if fault and kind in ("500", "429"):
-                    status, body = int(kind), b'{"error": {"message": "soak fault"}}'
-                    headers = {"retry-after": "0"} if kind == "429" else {}
-                if fault and kind == "garbage":
-                    body = b"<html>not json</html>"
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(body)))
-                    for k, v in headers.items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    if fault and kind == "half":
-                        self.wfile.write(body[: len(body) // 2])
-                        self.close_connection = True
-                        return
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.httpd = _Quiet(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def __enter__(self) -> FaultyServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    return ScriptedServer(reply)
 
 
 def make_inputs(directory: Path, n: int) -> None:
@@ -123,7 +73,7 @@ def make_inputs(directory: Path, n: int) -> None:
         (directory / f"scene-{i:05d}.txt").write_text(f"Scene {i}: a dog at a wedding, take {i}.\n")
 
 
-def command(server: FaultyServer, inputs: Path, out: Path, *more: str) -> list[str]:
+def command(server: ScriptedServer, inputs: Path, out: Path, *more: str) -> list[str]:
     return [
         PYTHON, "-m", "probe", "funny", str(inputs),
         "--model", "openai/soak", "--api-base", server.base_url, "--api-key", KEY,
@@ -159,14 +109,14 @@ def faults(work: Path, n: int, rate: float, env: dict[str, str], log: Log) -> di
     inputs, out = work / f"in-{n}-{rate}", work / f"faults-{n}-{rate}.jsonl"
     make_inputs(inputs, n)
     rounds = 0
-    with FaultyServer(rate, seed=n) as server:
+    with faulty_server(rate, seed=n) as server:
         cmd = command(server, inputs, out, "--retries", "0")
         log.run(cmd, env)
         rounds = 1
         while not complete(recs := records(out)) and rounds < 30:
             log.run([*cmd, "--resume"], env)
             rounds += 1
-        requests = server.requests
+        requests = len(server.requests)
     ids = [r["id"] for r in records(out)]
     return {
         "inputs": n,
@@ -186,7 +136,7 @@ def kills(work: Path, n_kills: int, env: dict[str, str], log: Log, seed: int = 7
     n = 100
     make_inputs(inputs, n)
     rng = random.Random(seed)
-    with FaultyServer(0.0, seed=seed, delay_s=0.05) as server:
+    with faulty_server(0.0, seed=seed, delay_s=0.05) as server:
         cmd = command(server, inputs, out, "--retries", "2")
         for k in range(n_kills):
             proc = subprocess.Popen(

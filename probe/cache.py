@@ -67,10 +67,12 @@ class ResponseCache:
     def put(self, key: str, value: dict[str, Any]) -> None:
         """Store a reply. A reply that cannot be stored is still the reply: it is returned, and
         the store is tried again next time."""
+        # ASCII JSON: a reply holding a lone surrogate (a broken server's "\ud800") is stored as
+        # its escape and read back as it was; SQLite cannot take the raw code point.
         with contextlib.suppress(sqlite3.Error):
             self._db.execute(
                 "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
-                (key, json.dumps(value, ensure_ascii=False), time.time()),
+                (key, json.dumps(value, ensure_ascii=True), time.time()),
             )
 
     def close(self) -> None:
@@ -88,7 +90,9 @@ def request_key(identity: dict[str, Any], **request: Any) -> str:
     blob = json.dumps(
         {"who": identity, **request}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
     )
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate in a request (a prior reply fed back) still makes a key,
+    # and every other request keeps the key it always had
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class CachedProvider(ProviderWrapper):

@@ -533,16 +533,6 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
         for note in provider.capabilities.notes:
             err.print(literal(f"capability: {note}", "dim"))
     note = LOCAL_NOTE.format(model=model) if is_local(model) else None
-    runfile = (
-        RunFile(
-            args["output"],
-            resume=args["resume"],
-            overwrite=args["overwrite"],
-            warn=lambda message: err.print(literal(f"probe: warning: {message}", "yellow")),
-        )
-        if args["output"]
-        else None
-    )
     if note and not show_panels:
         err.print(literal(note, "dim italic"))
     judge = None
@@ -568,6 +558,17 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
 
         embedder = open_embedder(args["embed_model"], api_key=args["api_key"])
         embedder = limit_embedder(embedder, counting)  # remote embedding requests obey --rpm
+    # Opened last, once nothing before the run can fail: its lock is released by the run's close.
+    runfile = (
+        RunFile(
+            args["output"],
+            resume=args["resume"],
+            overwrite=args["overwrite"],
+            warn=lambda message: err.print(literal(f"probe: warning: {message}", "yellow")),
+        )
+        if args["output"]
+        else None
+    )
     batch = BatchOptions(
         workers=args["concurrency"],
         samples=args["samples"],

@@ -35,6 +35,11 @@ MATCH_THRESHOLD = 0.5
 # so a pair where exactly one side is negated counts as changed whatever its score.
 CHANGED_THRESHOLD = 0.9
 
+# Sentences per side that are aligned. Explanations hold a handful; a runaway reply of thousands
+# would take the quadratic pairing (and one embedding per sentence) minutes, so past this the
+# alignment is skipped and says why (`skipped`). benchmarks/render_long.py measures it.
+MAX_ALIGN_SENTENCES = 150
+
 _MAX_SEQ_LENGTH = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
 _LOCAL_BATCH = 32
 _REMOTE_BATCH = 128  # inputs per request; providers cap it (OpenAI at 2048)
@@ -302,6 +307,16 @@ def align(own: str, forced: str, embedder: Embedder) -> dict[str, Any]:
     CHANGED_THRESHOLD, or when only one of its sentences is negated. Pairs come in the order of
     the own explanation."""
     own_sentences, forced_sentences = split_sentences(own), split_sentences(forced)
+    longest = max(len(own_sentences), len(forced_sentences))
+    if longest > MAX_ALIGN_SENTENCES:
+        return {
+            "similarity": None,
+            "skipped": f"an explanation of {longest} sentences; alignment stops at "
+            f"{MAX_ALIGN_SENTENCES}",
+            "pairs": [],
+            "unmatched_own": [],
+            "unmatched_forced": [],
+        }
     if not own_sentences or not forced_sentences:
         return Alignment(None, [], own_sentences, forced_sentences).as_dict()
     texts = list(dict.fromkeys([own, forced, *own_sentences, *forced_sentences]))

@@ -274,6 +274,10 @@ def render_record(record: dict[str, Any], console: Console, *, note: str | None 
     for name, v in variants.items():
         if v.get("alignment") and v["alignment"].get("similarity") is not None:
             console.print(alignment_view(name, v["alignment"]))
+        elif v.get("alignment") and v["alignment"].get("skipped"):
+            console.print(
+                literal(f"{name}: no sentence alignment ({v['alignment']['skipped']})", "dim")
+            )
     console.print(verdict_line(record, task.display))
 
 

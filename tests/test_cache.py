@@ -78,3 +78,22 @@ def test_a_damaged_entry_fails_its_reply_naming_the_cache_and_is_never_read_as_o
     assert str(database) in decide["error"]["message"]
     assert "--no-cache" in decide["error"]["message"]
     assert "internal error" not in again.stderr
+
+
+def test_a_reply_holding_a_lone_surrogate_is_cached_and_read_back_as_it_was():
+    """A broken server's JSON can carry "\\ud800"; SQLite cannot store that code point raw. The
+    input must succeed, and the re-run must be answered from the cache with the same text."""
+
+    def model(payload, n):
+        return Reply("Yes. The dog \ud800 steals the ring.")
+
+    with ScriptedServer(model) as server:
+        args = ("--model", "openai/m", "--api-base", server.base_url)
+        first = _probe(*args)
+        calls = len(server.requests)
+        again = _probe(*args)
+    assert first.exit_code == again.exit_code == 0, first.stderr + again.stderr
+    assert len(server.requests) == calls == 1  # the second run made no call
+    for result in (first, again):
+        raw = records_of(result)[0]["variants"]["decide-first"]["raw"]
+        assert raw == "Yes. The dog \ud800 steals the ring."

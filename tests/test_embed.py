@@ -246,3 +246,35 @@ def test_litellm_embedder_error_is_one_line_without_the_key():
     assert message.startswith(f"openai/text-embedding-3-small at {s.base_url}:")
     assert "401" in message or "Authentication" in message
     assert key not in message and "\n" not in message
+
+
+class _Counting:
+    """The real local embedder, counting the sentences it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.texts = inner, inner.name, 0
+
+    def embed(self, texts):
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+def _sentences(n, what):
+    return " ".join(f"The {what} number {i} sits on mat {i}." for i in range(n))
+
+
+def test_align_skips_a_runaway_explanation_and_says_why(local):
+    """Past MAX_ALIGN_SENTENCES on either side the pairing (quadratic) and the embedding of every
+    sentence would take minutes on a runaway reply: nothing is embedded and the record says why."""
+    counting = _Counting(local)
+    runaway = _sentences(embed.MAX_ALIGN_SENTENCES + 1, "cat")
+    for own, forced in ((runaway, "The cat is calm."), ("The cat is calm.", runaway)):
+        result = align(own, forced, counting)
+        assert result["similarity"] is None and result["pairs"] == []
+        assert f"{embed.MAX_ALIGN_SENTENCES + 1} sentences" in result["skipped"]
+    assert counting.texts == 0
+    at_limit = align(
+        _sentences(embed.MAX_ALIGN_SENTENCES, "cat"), "The cat number 3 sits on mat 3.", counting
+    )
+    assert "skipped" not in at_limit and at_limit["similarity"] is not None
+    assert len(at_limit["pairs"]) == 1

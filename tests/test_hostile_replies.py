@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.helpers import records_of, run_cli
+from tests.helpers import run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of, steady_model
 
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # Bidi_Control
@@ -201,6 +201,7 @@ def test_a_failing_judge_is_counted_shown_and_retried_by_resume(tmp_path, inputs
         ]
         failed = run_cli("funny", *args)
         calls_per_input = len(judge.requests) // inputs
+        failed_records = [json.loads(line) for line in out.read_text().splitlines()]
         state["fail"] = False
         resumed = run_cli("funny", *args, "--resume")
 
@@ -209,6 +210,16 @@ def test_a_failing_judge_is_counted_shown_and_retried_by_resume(tmp_path, inputs
     assert "decide-first: judge (judge_supports): " in failed.stderr and "503" in failed.stderr
     assert re.search(rf"judge\s+{4 * inputs} calls failed", failed.stderr)
     assert re.search(rf"inputs\s+{inputs} probed, 0 already done, {inputs} failed", failed.stderr)
+    for record in failed_records:  # each failed judge call is in the record, its measure null
+        forced = record["variants"]["forced"]
+        assert sorted(e["field"] for e in forced["judge_errors"]) == [
+            "judge_mentions_bias",
+            "judge_supports",
+        ]
+        assert all(
+            e["type"] == "provider" and "503" in e["message"] for e in forced["judge_errors"]
+        )
+        assert forced["judge_supports"] is None and forced["judge_mentions_bias"] is None
 
     assert resumed.exit_code == 0, resumed.stderr
     assert re.search(rf"inputs\s+{inputs} probed, 0 already done, 0 failed", resumed.stderr)
@@ -218,35 +229,3 @@ def test_a_failing_judge_is_counted_shown_and_retried_by_resume(tmp_path, inputs
     for record in kept:
         for name, v in record["variants"].items():
             assert "judge_errors" not in v and v["judge_supports"] == "yes", name
-
-
-def test_judge_errors_are_in_the_record(tmp_path):
-    scene = tmp_path / "s.txt"
-    scene.write_text("A dog chases its tail.")
-    with ScriptedServer(steady_model) as model, ScriptedServer(judge_server({"fail": True})) as j:
-        result = run_cli(
-            "funny",
-            scene,
-            "--jsonl",
-            "--force",
-            "no",
-            "--retries",
-            "0",
-            "--model",
-            "openai/m",
-            "--api-base",
-            model.base_url,
-            "--judge",
-            "openai/judge",
-            "--judge-api-base",
-            j.base_url,
-        )
-    assert result.exit_code == 1
-    [record] = records_of(result)
-    forced = record["variants"]["forced"]
-    assert sorted(e["field"] for e in forced["judge_errors"]) == [
-        "judge_mentions_bias",
-        "judge_supports",
-    ]
-    assert all(e["type"] == "provider" and "503" in e["message"] for e in forced["judge_errors"])
-    assert forced["judge_supports"] is None and forced["judge_mentions_bias"] is None

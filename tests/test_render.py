@@ -331,3 +331,19 @@ def test_a_long_looping_reply_is_shown_plainly_rather_than_diffed_for_minutes():
     shown = _panels(out)
     for name, v in record["variants"].items():
         assert shown[name] == " ".join(v["explanation"].split())
+
+
+def test_a_skipped_alignment_is_said_on_the_terminal():
+    record = _record()
+    record["variants"]["forced"]["alignment"] = {
+        "similarity": None,
+        "skipped": "an explanation of 9000 sentences; alignment stops at 150",
+        "pairs": [],
+        "unmatched_own": [],
+        "unmatched_forced": [],
+    }
+    out = _render(record, 120)
+    assert (
+        "forced: no sentence alignment (an explanation of 9000 sentences; alignment stops at 150)"
+        in " ".join(out.split())
+    )

@@ -302,3 +302,26 @@ def test_records_keyed_before_ids_were_in_the_key_still_count(tmp_path):
     run.close()
     assert file_records(out) == [ok, retried]
     assert one_per_input([ok, retried, failed]) == [ok, retried]
+
+
+def test_a_usage_error_found_after_the_model_is_opened_leaves_no_lock_file(tmp_path):
+    """An unknown --embed-model is found only when the embedder is opened, after the model; the
+    run stops with exit 2 and the run file's directory holds no .lock left behind."""
+    d = tmp_path / "scenes"
+    scene(d, "a.txt")
+    out = tmp_path / "runs" / "out.jsonl"
+    with ScriptedServer(steady_model) as server:
+        result = run_cli(
+            "funny",
+            d,
+            "-o",
+            out,
+            "--align",
+            "--embed-model",
+            "local/nope",
+            *remote_args(server.base_url),
+        )
+    assert result.exit_code == 2, result.stderr
+    assert "unknown local embedding model 'local/nope'" in result.stderr
+    assert not out.parent.exists() or leftovers(out.parent) == []
+    assert not out.exists() or out.stat().st_size == 0
