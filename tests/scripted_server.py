@@ -96,7 +96,11 @@ class ScriptedServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
-                payload = json.loads(self.rfile.read(length) or b"{}")
+                body = self.rfile.read(length)
+                if len(body) < length:  # the client went away mid-request (killed): no request
+                    self.close_connection = True
+                    return
+                payload = json.loads(body or b"{}")
                 with server._lock:
                     server.requests.append(payload)
                     server.headers.append(dict(self.headers))
