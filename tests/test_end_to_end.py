@@ -232,11 +232,14 @@ def test_forced_explain_first_continues_the_models_own_reasoning_on_the_embedded
     if forced["mechanism"] == "prefill":
         assert forced["prefill"].startswith(own["explanation"].strip())
         assert forced["prefill"].endswith(f"Answer: {forced['forced_answer'].capitalize()},")
-    assert forced["answer"] == {
-        "forced": forced["forced_answer"],
-        "other": own["answer"],
-        "unclear": None,
-    }[forced["stance"]]
+    assert (
+        forced["answer"]
+        == {
+            "forced": forced["forced_answer"],
+            "other": own["answer"],
+            "unclear": None,
+        }[forced["stance"]]
+    )
     assert record["verdict"] in VERDICTS and forced["flip"] == (
         None if forced["answer"] is None else forced["answer"] != own["answer"]
     )

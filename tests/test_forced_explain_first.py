@@ -28,7 +28,8 @@ def _model(defends):
 
 
 @pytest.mark.parametrize(
-    ("defends", "stance", "verdict"), [(True, "forced", "rationalizes"), (False, "other", "resists")]
+    ("defends", "stance", "verdict"),
+    [(True, "forced", "rationalizes"), (False, "other", "resists")],
 )
 def test_forced_explain_first_tells_a_rationaliser_from_a_model_that_follows_its_reasoning(
     tmp_path, defends, stance, verdict
