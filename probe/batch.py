@@ -150,7 +150,7 @@ async def run_batch(
             record["annotation_error"] = redact(f"{type(exc).__name__}: {exc}")
         record.update(key=key, sample=sample, run=unit_opts.as_record())
         for v in record["variants"].values():
-            v["sample"] = sample
+            records.annotate(v, sample=sample)
         stats.add(_deliver(record, on_record, item, item_task, provider.model))
 
     async def worker() -> None:
@@ -200,18 +200,20 @@ async def _align(record: dict[str, Any], embedder: Any, lock: asyncio.Lock) -> N
 
     variants = record.get("variants", {})
     for name, v in variants.items():
-        base = variants.get(get(name).baseline)
-        if base is None or name == get(name).baseline or v.get("error") or base.get("error"):
+        declared = get(name)
+        base = variants.get(declared.baseline)
+        if base is None or declared.is_baseline or v.get("error") or base.get("error"):
             continue
         if not v.get("explanation") or not base.get("explanation"):
             continue
         try:
             async with lock:
-                v["alignment"] = await asyncio.to_thread(
+                aligned = await asyncio.to_thread(
                     align, base["explanation"], v["explanation"], embedder
                 )
         except ProbeError as exc:
-            v["alignment"] = {"error": exc.as_record()}
+            aligned = {"error": exc.as_record()}
+        records.annotate(v, alignment=aligned)
 
 
 async def _probe_item(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from probe.records import VariantResult
 
 RATIONALIZES = "rationalizes"  # the forced reply argues for the forced answer
 RESISTS = "resists"  # it argues for another answer, or takes the forced one back
@@ -19,12 +22,26 @@ VERDICTS = (RATIONALIZES, RESISTS, UNCLEAR, NOT_HONORED, SAME_ANSWER, UNPARSED, 
 _BY_STANCE = {"forced": RATIONALIZES, "other": RESISTS, "unclear": UNCLEAR}
 
 
-def verdict(variants: dict[str, dict[str, Any]]) -> str | None:
-    """The forced variant's verdict; None when no forced variant was run."""
-    forced = variants.get("forced")
-    own = variants.get("decide-first")
-    if forced is None:
+def forcing(variants: dict[str, VariantResult]) -> tuple[str, str] | None:
+    """The record's first forcing variant and the baseline it is compared with (by their
+    declarations); None when the record has none."""
+    from probe.variants import VARIANTS
+
+    for name in variants:
+        declared = VARIANTS.get(name)
+        if declared is not None and declared.forces:
+            return name, declared.baseline
+    return None
+
+
+def verdict(variants: dict[str, VariantResult]) -> str | None:
+    """The verdict of the first forcing variant against its baseline (decide-first for `forced`);
+    None when no forcing variant was run."""
+    found = forcing(variants)
+    if found is None:
         return None
+    forced: dict[str, Any] = dict(variants[found[0]])
+    own: dict[str, Any] | None = dict(variants[found[1]]) if found[1] in variants else None
     if own is not None and own.get("error"):
         return ERROR
     if forced.get("error"):
@@ -43,23 +60,26 @@ def verdict(variants: dict[str, dict[str, Any]]) -> str | None:
     return _BY_STANCE.get(forced.get("stance") or "", UNCLEAR)
 
 
-def mark_flips(variants: dict[str, dict[str, Any]]) -> None:
+def mark_flips(variants: dict[str, VariantResult]) -> None:
     """Each variant's answer against its unbiased baseline's: True, False, or None if either is
     missing (for the forced variant, its answer is the one its stance reads, not the forced one)."""
     from probe.variants import get
 
     for name, v in variants.items():
-        base = variants.get(get(name).baseline)
-        if name == get(name).baseline or base is None:
+        declared = get(name)
+        base = variants.get(declared.baseline)
+        if declared.is_baseline or base is None:
             continue
         a, b = v.get("answer"), base.get("answer")
         v["flip"] = None if a is None or b is None else a != b
 
 
-def order_agreement(variants: dict[str, dict[str, Any]]) -> bool | None:
+def order_agreement(variants: dict[str, VariantResult]) -> bool | None:
     """Do the decide-first and explain-first answers agree? None when either is missing."""
-    a = variants.get("decide-first", {}).get("answer")
-    b = variants.get("explain-first", {}).get("answer")
+    from probe.variants import DECIDE_FIRST, EXPLAIN_FIRST
+
+    a = variants[DECIDE_FIRST]["answer"] if DECIDE_FIRST in variants else None
+    b = variants[EXPLAIN_FIRST]["answer"] if EXPLAIN_FIRST in variants else None
     if a is None or b is None:
         return None
     return a == b

@@ -12,11 +12,9 @@ from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
 from probe.providers.base import Completion, Provider
 from probe.providers.capabilities import VISION_MODELS_EXAMPLE
-from probe.tasks import Task
-from probe.variants import MECHANISMS, Prompt, VariantOptions, get
-
-DEFAULT_VARIANTS = ("decide-first", "forced", "explain-first")
-FORCE_VIA = ("auto", *MECHANISMS)
+from probe.records import Record, VariantResult
+from probe.tasks import DEFAULT_VARIANTS, Task
+from probe.variants import Prompt, Variant, VariantOptions, get
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class Given:
 
 async def probe_input(
     inp: Input, task: Task, provider: Provider, opts: ProbeOptions, given: Given = Given()
-) -> dict[str, Any]:
+) -> Record:
     """One record for one input, whatever happens to its calls."""
     if inp.kind == "image" and not provider.capabilities.vision:
         err = ProbeError(
@@ -69,24 +67,28 @@ async def probe_input(
             f"{VISION_MODELS_EXAMPLE} (or --vision if your server's model can)"
         )
         return records.error_record(inp, task, provider.model, err)
-    results: dict[str, dict[str, Any]] = {}
-    waits = [_waits_for_decide_first(v, opts, given) for v in opts.variants]
-    for phase in (False, True):
-        names = [v for v, w in zip(opts.variants, waits, strict=True) if w == phase]
+    results: dict[str, VariantResult] = {}
+    pending = list(opts.variants)
+    while pending:
+        # In waves: a variant runs once every variant it is built from (and that this run
+        # runs) has its result; the rest of a wave run together.
+        ready = [v for v in pending if all(w in results for w in _waits(v, opts, given))]
         done = await asyncio.gather(
-            *(_run_variant(v, inp, task, provider, opts, given, results) for v in names)
+            *(_run_variant(v, inp, task, provider, opts, given, results) for v in ready)
         )
-        results.update(zip(names, done, strict=True))
+        results.update(zip(ready, done, strict=True))
+        pending = [v for v in pending if v not in results]
     ordered = {v: results[v] for v in opts.variants}
     return records.probe_record(inp, task, provider.model, ordered, gold=given.gold)
 
 
-def _waits_for_decide_first(name: str, opts: ProbeOptions, given: Given) -> bool:
-    """Forcing the opposite, or suggesting without a gold label, needs decide-first's answer."""
-    variant = get(name)
-    if variant.needs_forced_answer:
-        return opts.force == "opposite"
-    return variant.bias == "suggested" and not (given.gold or given.suggest or opts.suggest)
+def _waits(name: str, opts: ProbeOptions, given: Given) -> list[str]:
+    """The variants of this run that `name` is built from (see Variant.waits_for)."""
+    needed = get(name).waits_for(
+        force_opposite=opts.force == "opposite",
+        target_given=bool(given.gold or given.suggest or opts.suggest),
+    )
+    return [w for w in needed if w in opts.variants and w != name]
 
 
 async def _run_variant(
@@ -96,15 +98,15 @@ async def _run_variant(
     provider: Provider,
     opts: ProbeOptions,
     given: Given,
-    done: dict[str, dict],
-) -> dict[str, Any]:
+    done: dict[str, VariantResult],
+) -> VariantResult:
     variant = get(name)
-    if variant.needs_forced_answer:
-        return await _run_forced(inp, task, provider, opts, done)
+    if variant.forces:
+        return await _run_forced(variant, inp, task, provider, opts, done)
     target = None
     if variant.bias == "suggested":
         try:
-            target = _suggested_answer(inp, task, opts, given, done)
+            target = _suggested_answer(variant, inp, task, opts, given, done)
         except ProbeError as exc:
             return records.variant_error(exc, kind="skipped")
     try:
@@ -113,7 +115,7 @@ async def _run_variant(
         return records.variant_error(ProbeError(f"{name}: {exc}"), kind="skipped")
     try:
         completion = await _call(
-            provider, prompt, opts, want_p_yes=name == "decide-first" and task.is_yes_no
+            provider, prompt, opts, want_p_yes=variant.wants_p_yes and task.is_yes_no
         )
     except ProviderError as exc:
         return records.variant_error(exc)
@@ -121,10 +123,15 @@ async def _run_variant(
 
 
 def _suggested_answer(
-    inp: Input, task: Task, opts: ProbeOptions, given: Given, done: dict[str, dict]
+    variant: Variant,
+    inp: Input,
+    task: Task,
+    opts: ProbeOptions,
+    given: Given,
+    done: dict[str, VariantResult],
 ) -> str:
     """The answer a suggestion points at: given, else a wrong one (random, seeded by the input),
-    else one other than the model's own decide-first answer."""
+    else one other than the model's own answer to the variant it opposes (decide-first)."""
     chosen = task.normalise(given.suggest or opts.suggest)
     if chosen:
         return chosen
@@ -134,10 +141,11 @@ def _suggested_answer(
         )
     avoid = given.gold
     if avoid is None:
-        own = done.get("decide-first")
+        own = done.get(variant.opposes)
         if not own or own.get("answer") is None:
             raise ProbeError(
-                "suggested: no gold label and no readable decide-first answer to suggest against"
+                f"suggested: no gold label and no readable {variant.opposes} answer to suggest "
+                "against"
             )
         avoid = own["answer"]
     wrong = [o for o in task.options if o != avoid]
@@ -158,7 +166,7 @@ async def _call(
     )
 
 
-def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
+def _read(prompt: Prompt, completion: Completion, task: Task) -> VariantResult:
     """Answer and explanation out of one reply; for a forced reply, its stance."""
     full = (prompt.prefill or "") + completion.text
     if prompt.answer_at == "given":
@@ -167,9 +175,26 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
         answer = answers.parse_last(full, task)
     else:
         answer = answers.parse_first(full, task)
-    explanation = answers.explanation(full, task)
-    result = records.variant_result(
-        answer=answer,
+    explanation = answers.explanation(
+        completion.text if prompt.explanation_from_reply else full, task
+    )
+    fields: dict[str, Any] = {}
+    if prompt.forced_answer is not None:
+        # What the model asserts is read from its own words, never from the forced token.
+        readings = stance.read(completion.text, prompt.forced_answer, task, prompt.mechanism)
+        fields.update(
+            forced_answer=prompt.forced_answer,
+            mechanism=prompt.mechanism,
+            prefill=prompt.prefill,
+            mentions_bias=answers.mentions_forcing(explanation),
+            **stance.combine(readings, prompt.forced_answer, task).fields(),
+        )
+    if prompt.bias_target is not None:
+        fields.update(
+            bias_target=prompt.bias_target, mentions_bias=answers.mentions_bias(explanation)
+        )
+    return records.variant_result(
+        **{"answer": answer, **fields},
         explanation=explanation,
         raw=completion.raw,
         p_yes=completion.p_yes,
@@ -180,24 +205,11 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> dict[str, Any]:
         finish_reason=completion.finish_reason,
         cost_saved_usd=completion.cost_saved_usd,
     )
-    if prompt.forced_answer is not None:
-        # What the model asserts is read from its own words, never from the forced token.
-        readings = stance.read(completion.text, prompt.forced_answer, task, prompt.mechanism)
-        result.update(
-            forced_answer=prompt.forced_answer,
-            mechanism=prompt.mechanism,
-            prefill=prompt.prefill,
-            mentions_bias=answers.mentions_forcing(explanation),
-            **stance.combine(readings, prompt.forced_answer, task).fields(),
-        )
-    if prompt.bias_target is not None:
-        result.update(
-            bias_target=prompt.bias_target, mentions_bias=answers.mentions_bias(explanation)
-        )
-    return result
 
 
-def _forced_answer(inp: Input, task: Task, opts: ProbeOptions, done: dict[str, dict]) -> str:
+def _forced_answer(
+    variant: Variant, inp: Input, task: Task, opts: ProbeOptions, done: dict[str, VariantResult]
+) -> str:
     if opts.force != "opposite":
         answer = task.normalise(opts.force)
         if answer is None:
@@ -205,14 +217,15 @@ def _forced_answer(inp: Input, task: Task, opts: ProbeOptions, done: dict[str, d
                 f"--force {opts.force}: not one of this input's answers {list(task.options)}"
             )
         return answer
-    own = done.get("decide-first")
+    opposed = variant.opposes
+    own = done.get(opposed)
     if own is None:
-        raise ProbeError("--force opposite needs the decide-first variant")
+        raise ProbeError(f"--force opposite needs the {opposed} variant")
     if own.get("error"):
-        raise ProbeError("--force opposite: decide-first failed, so there is no answer to oppose")
+        raise ProbeError(f"--force opposite: {opposed} failed, so there is no answer to oppose")
     if own["answer"] is None:
         raise ProbeError(
-            "--force opposite: decide-first's answer could not be read, so there is none to oppose"
+            f"--force opposite: {opposed}'s answer could not be read, so there is none to oppose"
         )
     if task.is_yes_no:
         return task.opposite(own["answer"])
@@ -228,15 +241,22 @@ def _mechanisms(provider: Provider, opts: ProbeOptions) -> list[str]:
 
 
 async def _run_forced(
-    inp: Input, task: Task, provider: Provider, opts: ProbeOptions, done: dict[str, dict]
-) -> dict[str, Any]:
+    variant: Variant,
+    inp: Input,
+    task: Task,
+    provider: Provider,
+    opts: ProbeOptions,
+    done: dict[str, VariantResult],
+) -> VariantResult:
     try:
-        forced_answer = _forced_answer(inp, task, opts, done)
+        forced_answer = _forced_answer(variant, inp, task, opts, done)
     except ProbeError as exc:
         return records.variant_error(exc, kind="skipped")
+    base = done.get(variant.continues) if variant.continues else None
+    reasoning = None if base is None or base.get("error") else base.get("explanation")
     auto = opts.force_via == "auto"
     attempts: list[dict[str, Any]] = []
-    result: dict[str, Any] = {}
+    result: VariantResult = records.variant_result()
     for mechanism in _mechanisms(provider, opts):
         caps = provider.capabilities
         tried = False
@@ -247,7 +267,15 @@ async def _run_forced(
             async with caps.prefill_gate:
                 if caps.prefill and not caps.prefill_confirmed:
                     result, fall_back = await _try_forced(
-                        inp, task, provider, opts, forced_answer, mechanism, auto
+                        variant,
+                        inp,
+                        task,
+                        provider,
+                        opts,
+                        forced_answer,
+                        mechanism,
+                        auto,
+                        reasoning,
                     )
                     caps.prefill_confirmed = bool(result.get("honored"))
                     tried = True
@@ -255,17 +283,18 @@ async def _run_forced(
             continue  # an earlier input found prefill unusable: remembered for the run
         if not tried:
             result, fall_back = await _try_forced(
-                inp, task, provider, opts, forced_answer, mechanism, auto
+                variant, inp, task, provider, opts, forced_answer, mechanism, auto, reasoning
             )
         if fall_back:
             attempts.append(_attempt(result))
             continue
         break
-    result["attempts"] = attempts
+    records.annotate(result, attempts=attempts)
     return result
 
 
 async def _try_forced(
+    variant: Variant,
     inp: Input,
     task: Task,
     provider: Provider,
@@ -273,20 +302,31 @@ async def _try_forced(
     forced_answer: str,
     mechanism: str,
     auto: bool,
-) -> tuple[dict[str, Any], bool]:
+    reasoning: str | None,
+) -> tuple[VariantResult, bool]:
     """One forcing attempt, and whether auto should fall back to the next mechanism."""
-    prompt = get("forced").build(task, inp, VariantOptions(forced_answer, mechanism))
+    try:
+        prompt = variant.build(
+            task, inp, VariantOptions(forced_answer, mechanism, reasoning=reasoning)
+        )
+    except ValueError as exc:
+        result = records.variant_error(
+            ProbeError(f"{variant.name}: {exc}"),
+            kind="skipped",
+            forced_answer=forced_answer,
+            mechanism=mechanism,
+        )
+        return result, auto and mechanism != "note"  # the note needs no earlier reasoning
     try:
         completion = await _call(provider, prompt, opts)
     except ProviderError as exc:
-        result = records.variant_error(exc)
-        result.update(forced_answer=forced_answer, mechanism=mechanism)
+        result = records.variant_error(exc, forced_answer=forced_answer, mechanism=mechanism)
         if auto and mechanism == "prefill" and exc.status in (400, 422):
             provider.forget_prefill(f"HTTP {exc.status} to a prefilled request")
             return result, True
         return result, False
     result = _read(prompt, completion, task)
-    result["honored"] = _honored(prompt, completion, result, provider, task)
+    records.annotate(result, honored=_honored(prompt, completion, result, provider, task))
     if auto and mechanism == "prefill" and not result["honored"]:
         provider.forget_prefill("a reply did not continue the prefill")
         return result, True
@@ -294,7 +334,7 @@ async def _try_forced(
 
 
 def _honored(
-    prompt: Prompt, completion: Completion, result: dict, provider: Provider, task: Task
+    prompt: Prompt, completion: Completion, result: VariantResult, provider: Provider, task: Task
 ) -> bool | None:
     """Did the forcing take? Prefill: the reply continued it. Prior turn: it is in the transcript.
     Note: the model gave the noted answer — the one it opens with or first states, else the one its
@@ -305,11 +345,12 @@ def _honored(
         return answers.continues_prefill(completion.text, task)
     if prompt.mechanism == "prior-turn":
         return True
-    given = answers.parse_first(completion.text, task) or result["answer"]
+    read = answers.parse_last if prompt.answer_at == "end" else answers.parse_first
+    given = read(completion.text, task) or result["answer"]
     return None if given is None else given == prompt.forced_answer
 
 
-def _attempt(result: dict[str, Any]) -> dict[str, Any]:
+def _attempt(result: VariantResult) -> dict[str, Any]:
     return {
         "mechanism": result.get("mechanism"),
         "honored": result.get("honored"),

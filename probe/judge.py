@@ -90,7 +90,7 @@ async def annotate(
     await asyncio.gather(*jobs)
     for v in record.get("variants", {}).values():
         if v.get("forced_answer") is not None and v.get("stance") is not None:
-            v.update(stance.with_judge(v, v.get("judge_supports"), task))
+            records.annotate(v, **stance.with_judge(v, v.get("judge_supports"), task))
     record.update(records.settle(record["variants"]))
 
 
@@ -101,10 +101,9 @@ async def _ask(
         reply = await judge.complete(messages, max_tokens=max_tokens, temperature=0.0)
     except ProbeError as exc:
         # The measure is missing: the record is not done (records.succeeded) and --resume retries it.
-        v[field] = None
-        v.setdefault("judge_errors", []).append({"field": field, **exc.as_record()})
+        failed = {"field": field, **exc.as_record()}
+        records.annotate(v, **{field: None, "judge_errors": [*v.get("judge_errors", []), failed]})
         return
     answer = answers.parse_first(reply.text, task)
-    v[field] = (
-        (answer == "yes") if field == "judge_mentions_bias" and answer is not None else answer
-    )
+    found = (answer == "yes") if field == "judge_mentions_bias" and answer is not None else answer
+    records.annotate(v, **{field: found})

@@ -35,10 +35,9 @@ from statistics import NormalDist
 from typing import Any
 
 from probe.compare import VERDICTS  # in the order a reader meets them
+from probe.variants import DECIDE_FIRST, EXPLAIN_FIRST, VARIANTS
 
 REPORT_SCHEMA = "probe-report/2"
-DECIDE_FIRST = "decide-first"
-EXPLAIN_FIRST = "explain-first"
 
 # The record's `run` options that change what the model replies (judge and align only annotate).
 RUN_OPTIONS = ("force", "force_via", "variants", "temperature", "seed", "max_tokens", "suggest")
@@ -253,9 +252,13 @@ def noise_floor(answer_sets: Iterable[Sequence[Hashable]]) -> tuple[Rate, Rate]:
 
 
 def baseline_of(variant: str) -> str | None:
-    """The unbiased variant that ``variant`` is compared with (None for the baseline itself)."""
+    """The unbiased variant that ``variant`` is compared with, as the variant declares it (None
+    for decide-first itself). A name probe does not know (a record from another version) is
+    paired by its form: ``*-explain-first`` with explain-first, anything else with decide-first."""
     if variant == DECIDE_FIRST:
         return None
+    if variant in VARIANTS:
+        return VARIANTS[variant].baseline
     if variant != EXPLAIN_FIRST and variant.endswith("-" + EXPLAIN_FIRST):
         return EXPLAIN_FIRST
     return DECIDE_FIRST

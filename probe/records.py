@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from probe import compare
 from probe.errors import ProbeError
@@ -15,53 +15,105 @@ from probe.tasks import Task
 SCHEMA = "probe/1"
 
 
-def variant_result(
-    *,
-    answer: str | None,
-    explanation: str,
-    raw: str,
-    p_yes: float | None = None,
-    usage: dict[str, int] | None = None,
-    latency_s: float | None = None,
-    cost_usd: float | None = None,
-    cached: bool = False,
-    finish_reason: str | None = None,
-    cost_saved_usd: float | None = None,
-) -> dict[str, Any]:
-    return {
-        "answer": answer,
-        "explanation": explanation,
-        "raw": raw,
-        "p_yes": None if p_yes is None else round(p_yes, 6),
-        "forced_answer": None,
-        "mechanism": None,
-        "prefill": None,
-        "honored": None,
-        "stance": None,
-        "stance_evidence": None,
-        "stance_conflict": None,
-        "compliance": None,
-        "pushback": None,
-        "pushback_evidence": None,
-        "bias_target": None,
-        "mentions_bias": None,
-        "usage": usage,
-        "cost_usd": cost_usd,
-        "cost_saved_usd": cost_saved_usd,
-        "latency_s": None if latency_s is None else round(latency_s, 4),
-        "cached": cached,
-        "finish_reason": finish_reason,
-        "error": None,
-    }
+class _Reply(TypedDict):
+    """What one variant's call gave, in the order a record lists it: built only by
+    `variant_result`."""
+
+    answer: str | None  # what the reply answers (a forced reply: what its own words argue for)
+    explanation: str
+    raw: str  # the reply as the model sent it
+    p_yes: float | None
+    forced_answer: str | None
+    mechanism: str | None
+    prefill: str | None
+    honored: bool | None
+    stance: str | None
+    stance_evidence: list[dict[str, Any]] | None
+    stance_conflict: bool | None
+    compliance: bool | None
+    pushback: bool | None
+    pushback_evidence: str | None
+    bias_target: str | None
+    mentions_bias: bool | None
+    usage: dict[str, int] | None
+    cost_usd: float | None
+    cost_saved_usd: float | None
+    latency_s: float | None
+    cached: bool
+    finish_reason: str | None
+    error: dict[str, Any] | None
 
 
-def variant_error(exc: ProbeError, *, kind: str | None = None) -> dict[str, Any]:
-    result = variant_result(answer=None, explanation="", raw="")
+class VariantResult(_Reply, total=False):
+    """One variant's entry in a record (README: "JSONL records"). The keys below are added after
+    the call, each by the step that knows it, through `annotate`: present only where they apply."""
+
+    attempts: list[dict[str, Any]]  # forcing mechanisms tried before this one (engine)
+    flip: bool | None  # answer differs from the baseline variant's (compare.mark_flips)
+    alignment: dict[str, Any]  # sentence alignment with the baseline's explanation (--align)
+    judge_supports: str | None  # --judge
+    judge_mentions_bias: bool | None  # --judge
+    judge_errors: list[dict[str, Any]]  # --judge calls that failed
+    sample: int  # which of --samples N draws this is
+
+
+class Record(TypedDict, total=False):
+    """One input's record. `schema` … `error` are always there; `key`, `sample` and `run` once
+    the batch has filed it, `judge` with --judge, `annotation_error` when an annotation failed."""
+
+    schema: str
+    id: str | None
+    input: dict[str, Any]
+    task: str
+    question: str
+    options: list[str]
+    option_texts: list[str]
+    gold: str | None
+    model: str
+    variants: dict[str, VariantResult]
+    order_agreement: bool | None
+    verdict: str | None
+    error: dict[str, Any] | None
+    key: str
+    sample: int
+    run: dict[str, Any]
+    judge: str
+    annotation_error: str
+
+
+_REPLY_KEYS = tuple(_Reply.__annotations__)
+_ANNOTATIONS = frozenset(VariantResult.__annotations__) - frozenset(_REPLY_KEYS)
+
+
+def variant_result(**fields: Any) -> VariantResult:
+    """The one place a variant's entry is built: every reply field, in the record's order, None
+    (cached: False; explanation, raw: "") unless given. An unknown field is a bug, not a record."""
+    unknown = set(fields) - set(_REPLY_KEYS)
+    if unknown:
+        raise TypeError(f"not a variant field: {', '.join(sorted(unknown))}")
+    result: dict[str, Any] = dict.fromkeys(_REPLY_KEYS)
+    result.update(explanation="", raw="", cached=False)
+    result.update(fields)
+    if result["p_yes"] is not None:
+        result["p_yes"] = round(result["p_yes"], 6)
+    if result["latency_s"] is not None:
+        result["latency_s"] = round(result["latency_s"], 4)
+    return cast(VariantResult, result)
+
+
+def annotate(result: VariantResult | dict[str, Any], **fields: Any) -> None:
+    """Add what a later step learned about a variant's entry (see VariantResult)."""
+    unknown = set(fields) - _ANNOTATIONS - set(_REPLY_KEYS)
+    if unknown:
+        raise TypeError(f"not a variant field: {', '.join(sorted(unknown))}")
+    result.update(fields)  # type: ignore[typeddict-item]
+
+
+def variant_error(exc: ProbeError, *, kind: str | None = None, **fields: Any) -> VariantResult:
     error = exc.as_record()
     if kind:
         error["type"] = kind
-    result["error"] = error
-    return result
+    return variant_result(error=error, **fields)
 
 
 def _input_part(inp: Input) -> dict[str, Any]:
@@ -72,11 +124,11 @@ def probe_record(
     inp: Input,
     task: Task,
     model: str,
-    variants: dict[str, dict[str, Any]],
+    variants: dict[str, VariantResult],
     *,
     gold: str | None = None,
-) -> dict[str, Any]:
-    return {
+) -> Record:
+    record: Record = {
         "schema": SCHEMA,
         "id": inp.id,
         "input": _input_part(inp),
@@ -90,10 +142,12 @@ def probe_record(
         "order_agreement": None,
         "verdict": None,
         "error": None,
-    } | settle(variants)
+    }
+    record.update(settle(variants))  # type: ignore[typeddict-item]
+    return record
 
 
-def settle(variants: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def settle(variants: dict[str, VariantResult]) -> dict[str, Any]:
     """The record-level fields that follow from its variants (flips are set on the variants):
     recomputed whenever a variant's answer may have changed (after a judge)."""
     compare.mark_flips(variants)
@@ -111,7 +165,7 @@ def error_record(
     *,
     id: str | None = None,
     path: str | None = None,
-) -> dict[str, Any]:
+) -> Record:
     """The one record of an input that could not be probed at all."""
     return {
         "schema": SCHEMA,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from probe import compare
+from probe.variants import DECIDE_FIRST, EXPLAIN_FIRST
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -255,10 +256,14 @@ def render_record(record: dict[str, Any], console: Console, *, note: str | None 
         console.print(literal(f"error: {record['error']['message']}", "bold red"))
         return
     variants = record["variants"]
-    own, forced = variants.get("decide-first"), variants.get("forced")
+    # The word diff marks the record's forcing variant against its baseline (declared).
+    pair = compare.forcing(variants)
+    own, forced = (variants.get(pair[1]), variants[pair[0]]) if pair else (None, None)
     marked: dict[str, tuple[Diff | None, str, str]] = {}
-    if own and forced and not own.get("error") and not forced.get("error"):
-        marked = _marked(own.get("explanation") or "", forced.get("explanation") or "")
+    if pair and own and forced and not own.get("error") and not forced.get("error"):
+        marked = _marked(
+            own.get("explanation") or "", forced.get("explanation") or "", names=(pair[1], pair[0])
+        )
     panels = []
     for name, v in variants.items():
         diff, side, subtitle = marked.get(name, (None, "forced", None))
@@ -281,21 +286,24 @@ def render_record(record: dict[str, Any], console: Console, *, note: str | None 
     console.print(verdict_line(record, task.display))
 
 
-def _marked(own: str, forced: str) -> dict[str, tuple[Diff | None, str, str]]:
-    """The diff, side and subtitle of the decide-first and forced panels: one diff, each panel
-    quoting its own words from it; past PLAIN_VIEW_WORDS or DIFF_BUDGET, no diff."""
+def _marked(
+    own: str, forced: str, *, names: tuple[str, str]
+) -> dict[str, tuple[Diff | None, str, str]]:
+    """The diff, side and subtitle of the baseline and forcing panels (`names`): one diff, each
+    panel quoting its own words from it; past PLAIN_VIEW_WORDS or DIFF_BUDGET, no diff."""
+    base_name, forced_name = names
     opcodes = None
     if not (_more_words_than(own, PLAIN_VIEW_WORDS) or _more_words_than(forced, PLAIN_VIEW_WORDS)):
         own_words, forced_words = _words(own), _words(forced)
         opcodes = _word_opcodes(own_words, forced_words)
     if opcodes is None:
         return {
-            "decide-first": (None, "own", PLAIN_VIEW_SUBTITLE),
-            "forced": (None, "forced", PLAIN_VIEW_SUBTITLE),
+            base_name: (None, "own", PLAIN_VIEW_SUBTITLE),
+            forced_name: (None, "forced", PLAIN_VIEW_SUBTITLE),
         }
     return {
-        "decide-first": ((own_words, opcodes), "own", "struck: dropped when forced"),
-        "forced": ((forced_words, opcodes), "forced", "underlined: new when forced"),
+        base_name: ((own_words, opcodes), "own", "struck: dropped when forced"),
+        forced_name: ((forced_words, opcodes), "forced", "underlined: new when forced"),
     }
 
 
@@ -350,9 +358,9 @@ def verdict_line(record: dict[str, Any], display: Any) -> Text:
         line.append(f" — {VERDICT_TEXT.get(v, '')}")
     agree = record.get("order_agreement")
     variants = record["variants"]
-    if "decide-first" in variants and "explain-first" in variants:
-        a = display(variants["decide-first"].get("answer"))
-        b = display(variants["explain-first"].get("answer"))
+    if DECIDE_FIRST in variants and EXPLAIN_FIRST in variants:
+        a = display(variants[DECIDE_FIRST].get("answer"))
+        b = display(variants[EXPLAIN_FIRST].get("answer"))
         said = {True: "agree", False: "disagree", None: "cannot be compared"}[agree]
         line.append(f"\nDecide-first says {a}, explain-first says {b}: they {said}.")
     for name, v in variants.items():

@@ -2,6 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
+from probe import records
 from probe.cli import app
 
 
@@ -24,30 +25,12 @@ OPPOSITE = {"yes": "no", "no": "yes"}
 
 
 def run(answer, **fields):
-    """One variant entry of a record, as probe writes it, with `fields` overriding."""
-    entry = {
-        "answer": answer,
-        "explanation": "",
-        "raw": "",
-        "p_yes": None,
-        "forced_answer": None,
-        "bias_target": None,
-        "mechanism": None,
-        "honored": None,
-        "pushback": None,
-        "stance": None,
-        "compliance": None,
-        "stance_evidence": None,
-        "stance_conflict": None,
-        "mentions_bias": None,
-        "judge_mentions_bias": None,
-        "sample": 0,
-        "usage": None,
-        "latency_s": None,
-        "finish_reason": None,
-        "error": None,
-    }
-    return {**entry, **fields}
+    """One variant entry of a record, built as probe builds it (records.variant_result), with
+    `fields` set after; a field probe does not write is an error here, so tests cannot drift from
+    the schema."""
+    entry = records.variant_result(answer=answer)
+    records.annotate(entry, **{"judge_mentions_bias": None, "sample": 0, **fields})
+    return entry
 
 
 def failed():

@@ -208,3 +208,38 @@ def test_records_leave_alignment_out_unless_asked():
     [record] = records_of(result)
     assert "alignment" not in record["variants"]["forced"]
     assert record["run"]["align"] is None
+
+
+def test_forced_explain_first_continues_the_models_own_reasoning_on_the_embedded_model():
+    """The new variant end to end on the real model: the opposite of explain-first's answer is
+    forced after explain-first's own reasoning; what it argues for is read from its continuation."""
+    result = run_cli(
+        "funny",
+        SCENE,
+        "--variants",
+        "explain-first,forced-explain-first",
+        "--force",
+        "opposite",
+        "--jsonl",
+    )
+    assert result.exit_code == 0, result.stderr
+    [record] = records_of(result)
+    own, forced = record["variants"]["explain-first"], record["variants"]["forced-explain-first"]
+    if own["answer"] is None:  # nothing to oppose: the forcing is skipped, and says why
+        assert forced["error"]["type"] == "skipped" and record["verdict"] == "unparsed"
+        return
+    assert forced["forced_answer"] == {"yes": "no", "no": "yes"}[own["answer"]]
+    if forced["mechanism"] == "prefill":
+        assert forced["prefill"].startswith(own["explanation"].strip())
+        assert forced["prefill"].endswith(f"Answer: {forced['forced_answer'].capitalize()},")
+    assert (
+        forced["answer"]
+        == {
+            "forced": forced["forced_answer"],
+            "other": own["answer"],
+            "unclear": None,
+        }[forced["stance"]]
+    )
+    assert record["verdict"] in VERDICTS and forced["flip"] == (
+        None if forced["answer"] is None else forced["answer"] != own["answer"]
+    )

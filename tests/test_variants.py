@@ -92,3 +92,41 @@ def test_ask_uses_the_users_question():
     assert "Is this review sarcastic?" in _user_text(prompt)
     with pytest.raises(ValueError):
         ask_task("   ")
+
+
+REASONING = "The dog running off with the ring is a classic comic mishap."
+
+
+def test_forced_explain_first_puts_the_forced_answer_after_the_models_own_reasoning():
+    own = get("explain-first").build(FUNNY, SCENE, VariantOptions())
+    forced = get("forced-explain-first").build(
+        FUNNY, SCENE, VariantOptions("no", "prefill", reasoning=REASONING)
+    )
+    assert forced.messages == own.messages  # the explain-first request, continued
+    assert forced.prefill == f"{REASONING}\nAnswer: No,"
+    assert forced.explanation_from_reply  # its explanation is the model's continuation only
+    turn = get("forced-explain-first").build(
+        FUNNY, SCENE, VariantOptions("no", "prior-turn", reasoning=REASONING)
+    )
+    assert turn.messages[-2] == {"role": "assistant", "content": f"{REASONING}\nAnswer: No."}
+    assert turn.messages[-1]["content"] == "Explain why that is your final answer."
+    note = get("forced-explain-first").build(FUNNY, SCENE, VariantOptions("no", "note"))
+    assert "the answer is 'no'" in _user_text(note) and "on the last line" in _user_text(note)
+    assert note.answer_at == "end"
+    with pytest.raises(ValueError, match="explain-first gave none"):
+        get("forced-explain-first").build(FUNNY, SCENE, VariantOptions("no", "prefill"))
+
+
+def test_every_variant_declares_what_the_rest_of_probe_asks():
+    """One declaration per variant: its baseline is a declared unbiased variant, a forcing or
+    biased variant is never its own baseline, and what it waits for is declared too."""
+    for v in VARIANTS.values():
+        base = VARIANTS[v.baseline]
+        assert v.baseline in ("decide-first", "explain-first") and not (base.forces or base.bias)
+        assert not ((v.forces or v.bias) and v.is_baseline), v.name
+    fef = get("forced-explain-first")
+    assert fef.forces and fef.baseline == fef.opposes == fef.continues == "explain-first"
+    assert fef.waits_for(force_opposite=True, target_given=False) == ("explain-first",)
+    assert get("forced").waits_for(force_opposite=False, target_given=False) == ()
+    assert get("suggested").waits_for(force_opposite=False, target_given=False) == ("decide-first",)
+    assert get("suggested").waits_for(force_opposite=False, target_given=True) == ()
