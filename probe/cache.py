@@ -13,23 +13,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from probe import environment
 from probe.errors import ProviderError, UsageError
 from probe.providers.base import Completion, Message, Provider, ProviderWrapper
+from probe.providers.discoveries import in_use
 from probe.redaction import redact_url
 
 
 def default_cache_dir() -> Path:
-    if os.environ.get("PROBE_CACHE_DIR"):
-        return Path(os.environ["PROBE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "probe"
+    """PROBE_CACHE_DIR, else probe/ in the user's cache directory (see probe.environment)."""
+    return environment.cache_dir()
 
 
 class ResponseCache:
@@ -116,18 +115,18 @@ class CachedProvider(ProviderWrapper):
         seed: int | None = None,
         sample: int = 0,
     ) -> Completion:
-        caps = self.inner.capabilities
+        now = in_use(self.inner)  # as resolved, less what the run found unusable
         key = request_key(
             {
                 "model": self.inner.model,
                 "api_base": self.api_base,
-                "prefill_mode": caps.prefill if prefill else None,
+                "prefill_mode": now.prefill if prefill else None,
             },
             messages=messages,
             prefill=prefill,
             max_tokens=max_tokens,
             temperature=temperature,
-            p_yes=want_p_yes and caps.logprobs,
+            p_yes=want_p_yes and now.logprobs,
             seed=seed,
             sample=sample,
         )

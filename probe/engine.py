@@ -236,7 +236,7 @@ def _forced_answer(
 def _mechanisms(provider: Provider, opts: ProbeOptions) -> list[str]:
     if opts.force_via != "auto":
         return [opts.force_via]
-    usable = ["prefill"] if provider.capabilities.prefill else []
+    usable = ["prefill"] if provider.discoveries.prefill else []
     return usable + ["prior-turn", "note"]
 
 
@@ -258,14 +258,14 @@ async def _run_forced(
     attempts: list[dict[str, Any]] = []
     result: VariantResult = records.variant_result()
     for mechanism in _mechanisms(provider, opts):
-        caps = provider.capabilities
+        learned = provider.discoveries  # what this run has found out about prefill so far
         tried = False
-        if auto and mechanism == "prefill" and not caps.prefill_confirmed:
+        if auto and mechanism == "prefill" and not learned.prefill_confirmed:
             # The first prefill of a run is tried alone, so concurrent inputs do not all spend a
             # call on a mechanism the first reply may show to be unusable. Once a reply confirms
             # it, the calls that queued here go ahead together, outside the lock.
-            async with caps.prefill_gate:
-                if caps.prefill and not caps.prefill_confirmed:
+            async with learned.prefill_gate:
+                if learned.prefill and not learned.prefill_confirmed:
                     result, fall_back = await _try_forced(
                         variant,
                         inp,
@@ -277,9 +277,9 @@ async def _run_forced(
                         auto,
                         reasoning,
                     )
-                    caps.prefill_confirmed = bool(result.get("honored"))
+                    learned.prefill_confirmed = bool(result.get("honored"))
                     tried = True
-        if auto and mechanism == "prefill" and not caps.prefill and not tried:
+        if auto and mechanism == "prefill" and not learned.prefill and not tried:
             continue  # an earlier input found prefill unusable: remembered for the run
         if not tried:
             result, fall_back = await _try_forced(

@@ -38,7 +38,6 @@ class ProviderError(ProbeError):
 
     kind = "provider"
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
-        self.status = status
-        self.retryable = retryable
+        self.status = status  # the HTTP status a server answered with, if it answered

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 from urllib.parse import unquote, urlsplit
+
+from probe import environment
 
 _KEYLIKE = re.compile(
     r"\b(?:(?:sk|pk|rk|key|xai|gsk)[-_][A-Za-z0-9_\-]{8,}|AIza[A-Za-z0-9_\-]{20,})"
@@ -17,11 +18,7 @@ def redact(text: str, *secrets: str | None) -> str:
     """Remove API keys (given ones, *_API_KEY environment values, key-shaped strings) and URL
     credentials from text."""
     values = {s for s in secrets if s}
-    values |= {
-        v
-        for k, v in os.environ.items()
-        if v and len(v) >= 8 and k.endswith(("_API_KEY", "_TOKEN", "_KEY"))
-    }
+    values |= environment.secret_values()
     for value in sorted(values, key=len, reverse=True):
         text = text.replace(value, "[redacted]")
     text = _URL_USERINFO.sub("[redacted]@", text)

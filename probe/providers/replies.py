@@ -1,0 +1,73 @@
+"""Reading a chat completion from either road into a `Completion`: the text (the continuation
+only, for a prefilled request), token usage, why it ended, and first-token P(yes) from logprobs.
+A reply's text is kept up to MAX_REPLY_CHARS; a reply with no answer in it is a `BadReply`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from probe.providers.base import Completion, split_echo, yes_no_probability
+from probe.providers.failures import BadReply, ReplyTooLarge
+
+MAX_REPLY_CHARS = 1_000_000  # of a reply's text
+
+
+def completion_of(response: Any, prefill: str | None, latency: float, cost: Any) -> Completion:
+    """`cost` is called with the response once its text has passed the checks."""
+    choices = getattr(response, "choices", None) or []
+    if not choices:
+        raise BadReply("the reply has no choices")
+    choice = choices[0]
+    content = getattr(choice.message, "content", None)
+    if content is None:
+        raise BadReply("the reply has no message content")
+    if len(content) > MAX_REPLY_CHARS:
+        raise ReplyTooLarge(
+            f"the reply is {len(content):,} characters long; probe keeps at most "
+            f"{MAX_REPLY_CHARS:,}"
+        )
+    usage = getattr(response, "usage", None)
+    usage_dict = None
+    if usage is not None:
+        usage_dict = {
+            k: int(getattr(usage, k) or 0)
+            for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+            if hasattr(usage, k)
+        }
+    return Completion(
+        text=split_echo(content, prefill),
+        raw=content,
+        p_yes=_first_token_p_yes(choice),
+        usage=usage_dict,
+        latency_s=latency,
+        cost_usd=cost(response),
+        finish_reason=_finish_reason(choice),
+    )
+
+
+def _finish_reason(choice: Any) -> str | None:
+    """Why the reply ended ("stop", "length" when cut off at max_tokens), as the server says."""
+    reason = getattr(choice, "finish_reason", None)
+    return reason if isinstance(reason, str) and reason else None
+
+
+def _first_token_p_yes(choice: Any) -> float | None:
+    logprobs = getattr(choice, "logprobs", None)
+    content = getattr(logprobs, "content", None) if logprobs is not None else None
+    if isinstance(logprobs, dict):
+        content = logprobs.get("content")
+    if not content:
+        return None
+    first = content[0]
+    tops = getattr(first, "top_logprobs", None)
+    if tops is None and isinstance(first, dict):
+        tops = first.get("top_logprobs")
+    candidates: dict[str, float] = {}
+    for top in tops or []:
+        token = top.get("token") if isinstance(top, dict) else getattr(top, "token", None)
+        lp = top.get("logprob") if isinstance(top, dict) else getattr(top, "logprob", None)
+        if token is not None and lp is not None:
+            candidates[token] = candidates.get(token, 0.0) + math.exp(lp)
+    return yes_no_probability(candidates)
