@@ -195,7 +195,7 @@ def _deliver(
 
 async def _align(record: dict[str, Any], embedder: Any, lock: asyncio.Lock) -> None:
     """Sentence alignment of each variant's explanation against its baseline's (`alignment`)."""
-    from probe.embed import align
+    from probe.align import align
     from probe.variants import get
 
     variants = record.get("variants", {})
