@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from probe.compare import VERDICTS  # in the order a reader meets them
-from probe.items import (
+from probe.metrics_items import (
     DECIDE_FIRST,
     EXPLAIN_FIRST,
     Item,

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from probe.items import baseline_of
 from probe.metrics import compute_report
+from probe.metrics_items import baseline_of
 from probe.stats import Rate, cohen_kappa, mcnemar_exact, noise_floor, wilson_interval
 from tests.helpers import failed, forced_run, legacy, run
 
