@@ -64,7 +64,7 @@ class BatchOptions:
     samples: int = 1
     max_side: int = 1568
     judge: Provider | None = None  # annotates each record (probe.judge)
-    embedder: Any = None  # aligns each variant's explanation with its baseline's (probe.embed)
+    embedder: Any = None  # aligns each variant's explanation with its baseline's (probe.align)
 
 
 def task_for(item: Item, task: Task) -> Task:
@@ -195,7 +195,7 @@ def _deliver(
 
 async def _align(record: dict[str, Any], embedder: Any, lock: asyncio.Lock) -> None:
     """Sentence alignment of each variant's explanation against its baseline's (`alignment`)."""
-    from probe.embed import align
+    from probe.align import align
     from probe.variants import get
 
     variants = record.get("variants", {})

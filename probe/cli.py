@@ -553,7 +553,7 @@ async def _probe_all(task: Any, args: dict[str, Any]) -> int:
         )
     embedder = None
     if args["align"] and any(v != get_variant(v).baseline for v in opts.variants):
-        from probe.embed import open_embedder
+        from probe.embedders import open_embedder
         from probe.limits import limit_embedder
 
         embedder = open_embedder(args["embed_model"], api_key=args["api_key"])

@@ -28,7 +28,7 @@ class ProbeOptions:
     sample: int = 0  # which of --samples N draws this is; the seed moves with it
     suggest: str | None = None  # the answer biasing variants suggest; default: a wrong one
     judge: str | None = None  # the judge model, when one annotates the record (probe.judge)
-    align: str | None = None  # the embedding model aligning explanations (probe.embed)
+    align: str | None = None  # the embedding model aligning explanations (probe.align)
 
     @property
     def sample_seed(self) -> int | None:

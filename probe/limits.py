@@ -128,7 +128,7 @@ class LimitedEmbedder:
 
 def limit_embedder(embedder: Any, limits: CallLimits) -> Any:
     """A remote embedding model paced by the run's limits; the offline one as it is."""
-    import probe.embed as embed
+    import probe.embedders as embed
 
     if not isinstance(embedder, embed.LiteLLMEmbedder):
         return embedder

@@ -1,4 +1,4 @@
-"""Rates with intervals, and paired tests, over probe records.
+"""probe's own measures over records: flip, follow, mention and forced rates, and paired tests.
 
 Pure: records in, a JSON-able report out; nothing here imports the CLI, a provider or scipy.
 
@@ -27,20 +27,26 @@ Conventions, stated once:
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any
 
 from probe.compare import VERDICTS  # in the order a reader meets them
-from probe.variants import DECIDE_FIRST, EXPLAIN_FIRST, VARIANTS
+from probe.metrics_items import (
+    DECIDE_FIRST,
+    EXPLAIN_FIRST,
+    Item,
+    baseline_of,
+    configurations,
+    is_legacy,
+    measured_answer,
+    to_items,
+)
+from probe.stats import Rate, agreement, mcnemar_exact, noise_floor
 
 REPORT_SCHEMA = "probe-report/2"
 
-# The record's `run` options that change what the model replies (judge and align only annotate).
-RUN_OPTIONS = ("force", "force_via", "variants", "temperature", "seed", "max_tokens", "suggest")
 STANCES = ("forced", "other", "unclear")
 
 DEFINITIONS = {
@@ -118,93 +124,6 @@ BIAS_RATES = (
 POOLED_RATES = ("error", "parse_failure", "mentions_bias", *FORCED_RATES, *BIAS_RATES)
 
 
-# --- statistics -------------------------------------------------------------------------------
-
-
-def wilson_interval(k: float, n: int, conf: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials; (0.0, 1.0) when n is 0.
-
-    The same numbers as ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``, in closed
-    form so that a fractional k works too (the noise floor averages per-input disagreement in
-    [0, 1], whose variance is at most that of a Bernoulli with the same mean).
-    """
-    if n <= 0:
-        return (0.0, 1.0)
-    if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    z = NormalDist().inv_cdf(0.5 + conf / 2)
-    p = k / n
-    shrink = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / shrink
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / shrink
-    # At k = 0 (k = n) the bound is exactly 0 (1); the closed form only rounds near it.
-    lo = 0.0 if k == 0 else max(0.0, centre - half)
-    hi = 1.0 if k == n else min(1.0, centre + half)
-    return (lo, hi)
-
-
-def mcnemar_exact(b: int, c: int) -> float:
-    """Two-sided exact McNemar p-value: a binomial test of b against b + c at one half.
-
-    Exact integer arithmetic, so it agrees with ``scipy.stats.binomtest(b, b + c).pvalue``
-    without needing scipy. 1.0 when there are no discordant pairs.
-    """
-    n = b + c
-    if n == 0:
-        return 1.0
-    term, tail = 1, 1  # C(n, 0), running sum of C(n, i) for i <= min(b, c)
-    for i in range(1, min(b, c) + 1):
-        term = term * (n - i + 1) // i
-        tail += term
-    return min(1.0, 2 * tail / (1 << n))
-
-
-def cohen_kappa(pairs: Iterable[tuple[Hashable, Hashable]]) -> float | None:
-    """Cohen's kappa between two raters' categorical labels, given as (a, b) pairs.
-
-    None when it is undefined: no pairs, or both raters gave one and the same label throughout.
-    """
-    pairs = list(pairs)
-    n = len(pairs)
-    if n == 0:
-        return None
-    observed = sum(a == b for a, b in pairs) / n
-    left = Counter(a for a, _ in pairs)
-    right = Counter(b for _, b in pairs)
-    expected = sum(left[label] * right[label] for label in left) / (n * n)
-    if expected >= 1.0:
-        return None
-    return (observed - expected) / (1 - expected)
-
-
-@dataclass(frozen=True)
-class Rate:
-    """k of n, with a Wilson interval. ``value`` is None when n is 0."""
-
-    value: float | None
-    ci: tuple[float, float]
-    n: int
-    k: float
-
-    @classmethod
-    def of(cls, k: float, n: int, conf: float = 0.95) -> Rate:
-        return cls(value=k / n if n else None, ci=wilson_interval(k, n, conf), n=n, k=k)
-
-    @classmethod
-    def count(cls, outcomes: Iterable[bool]) -> Rate:
-        outcomes = list(outcomes)
-        return cls.of(sum(outcomes), len(outcomes))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "ci": [self.ci[0], self.ci[1]], "n": self.n, "k": self.k}
-
-
-def agreement(pairs: Iterable[tuple[Hashable, Hashable]]) -> dict[str, Any]:
-    """Share of pairs that agree, as a rate, plus Cohen's kappa."""
-    pairs = list(pairs)
-    return {**Rate.count(a == b for a, b in pairs).to_dict(), "kappa": cohen_kappa(pairs)}
-
-
 def accuracy_drop(
     rows: Iterable[tuple[str | None, str | None, str | None, str | None]],
 ) -> dict[str, Any]:
@@ -231,160 +150,6 @@ def accuracy_drop(
     }
 
 
-def noise_floor(answer_sets: Iterable[Sequence[Hashable]]) -> tuple[Rate, Rate]:
-    """How much repeated runs of one prompt disagree with themselves.
-
-    answer_sets: the parsed answers of each input's runs; inputs with fewer than two are skipped.
-    Returns (pairwise, any): pairwise is the mean over inputs of the chance that two distinct runs
-    differ (the level a flip rate must beat); any is the share of inputs whose runs disagree at all.
-    """
-    per_input = []
-    for answers in answer_sets:
-        m = len(answers)
-        if m < 2:
-            continue
-        same = sum(c * (c - 1) for c in Counter(answers).values())
-        per_input.append(1 - same / (m * (m - 1)))
-    return Rate.of(sum(per_input), len(per_input)), Rate.count(d > 0 for d in per_input)
-
-
-# --- records to items -------------------------------------------------------------------------
-
-
-def baseline_of(variant: str) -> str | None:
-    """The unbiased variant that ``variant`` is compared with, as the variant declares it (None
-    for decide-first itself). A name probe does not know (a record from another version) is
-    paired by its form: ``*-explain-first`` with explain-first, anything else with decide-first."""
-    if variant == DECIDE_FIRST:
-        return None
-    if variant in VARIANTS:
-        return VARIANTS[variant].baseline
-    if variant != EXPLAIN_FIRST and variant.endswith("-" + EXPLAIN_FIRST):
-        return EXPLAIN_FIRST
-    return DECIDE_FIRST
-
-
-def _is_legacy(run: dict[str, Any]) -> bool:
-    """A forced run written before stance detection: its answer is the forced token."""
-    return run.get("forced_answer") is not None and "stance" not in run
-
-
-def _answer(run: dict[str, Any] | None) -> str | None:
-    """The run's answer as a measurement: None if it failed, did not parse, or is legacy forced."""
-    if not run or run.get("error") or _is_legacy(run):
-        return None
-    return run.get("answer")
-
-
-def _frozen(value: Any) -> Hashable:
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
-    return value
-
-
-def _configuration(record: dict[str, Any]) -> tuple[tuple[str, Hashable], ...]:
-    """The record's run options that change replies; the order of --variants does not."""
-    run = record.get("run") or {}
-    config = []
-    for key in RUN_OPTIONS:
-        value = run.get(key)
-        if key == "variants" and isinstance(value, list | tuple):
-            value = sorted(map(str, value))
-        config.append((key, _frozen(value)))
-    return tuple(config)
-
-
-def _sample(value: Any) -> float:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
-def _record_sample(rec: dict[str, Any]) -> float:
-    """The record's ``sample``; without one, its runs' lowest (hand-made and older records)."""
-    if rec.get("sample") is not None:
-        return _sample(rec["sample"])
-    runs = [
-        run
-        for entry in (rec.get("variants") or {}).values()
-        for run in (entry if isinstance(entry, list) else [entry])
-    ]
-    return min((_sample(run.get("sample")) for run in runs), default=0)
-
-
-@dataclass
-class _Item:
-    model: str
-    task: str
-    id: str
-    source: str  # the input's sha256, else "id:" + its id
-    config: tuple[tuple[str, Hashable], ...]
-    options: tuple[str, ...] = ()
-    gold: str | None = None
-    verdict: str | None = None
-    verdict_sample: float = math.inf
-    error: dict[str, Any] | None = None
-    runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def first(self, variant: str) -> dict[str, Any] | None:
-        runs = self.runs.get(variant)
-        return runs[0] if runs else None
-
-    def answer(self, variant: str | None) -> str | None:
-        return _answer(self.first(variant)) if variant else None
-
-
-def _identity(rec: dict[str, Any]) -> tuple[Hashable, ...]:
-    sha = (rec.get("input") or {}).get("sha256")
-    return (
-        str(rec.get("model") or ""),
-        str(rec.get("task") or ""),
-        sha or f"id:{rec.get('id')}",
-        _frozen(rec.get("question")),
-        _frozen(rec.get("options") or []),
-        _configuration(rec),
-    )
-
-
-def _items(records: Iterable[dict[str, Any]]) -> tuple[list[_Item], list[str]]:
-    """Merge records into items, and list the variant names in order of first appearance."""
-    items: dict[tuple[Hashable, ...], _Item] = {}
-    # item -> variant -> (sample, run): a run's own sample, else its record's
-    drawn: dict[tuple[Hashable, ...], dict[str, list[tuple[float, dict[str, Any]]]]] = {}
-    names: dict[str, None] = {}
-    for rec in records:
-        key = _identity(rec)
-        item = items.get(key)
-        if item is None:
-            item = items[key] = _Item(
-                model=str(key[0]),
-                task=str(key[1]),
-                id=str(rec.get("id")),
-                source=str(key[2]),
-                config=_configuration(rec),
-                options=tuple(rec.get("options") or ()),
-            )
-            drawn[key] = {}
-        sample = _record_sample(rec)
-        item.gold = item.gold if item.gold is not None else rec.get("gold")
-        if rec.get("verdict") and sample < item.verdict_sample:
-            item.verdict, item.verdict_sample = rec["verdict"], sample
-        item.error = item.error or rec.get("error")
-        for name, runs in (rec.get("variants") or {}).items():
-            for run in runs if isinstance(runs, list) else [runs]:
-                own = run.get("sample")
-                drawn[key].setdefault(name, []).append(
-                    (sample if own is None else _sample(own), run)
-                )
-            names[name] = None
-    for key, item in items.items():
-        for name, runs in drawn[key].items():
-            runs.sort(key=lambda pair: pair[0])  # stable: file order among equal samples
-            item.runs[name] = [run for _, run in runs]
-    order = sorted(names, key=lambda name: name != DECIDE_FIRST)  # baseline first, else as seen
-    return list(items.values()), order
-
-
 # --- per-variant outcomes ---------------------------------------------------------------------
 
 
@@ -403,7 +168,7 @@ class _Outcomes:
     biased: bool = False
 
 
-def _outcomes(items: list[_Item], name: str) -> _Outcomes:
+def _outcomes(items: list[Item], name: str) -> _Outcomes:
     out, base = _Outcomes(), baseline_of(name)
     flags = out.flags
     for item in items:
@@ -414,9 +179,9 @@ def _outcomes(items: list[_Item], name: str) -> _Outcomes:
             flags["error"].append(bool(run.get("error")))
             if not run.get("error"):
                 flags["parse_failure"].append(run.get("answer") is None)
-                out.legacy_runs += _is_legacy(run)
-        out.run_answers.append([a for a in map(_answer, runs) if a is not None])
-        run, answer, own = runs[0], _answer(runs[0]), item.answer(base)
+                out.legacy_runs += is_legacy(run)
+        out.run_answers.append([a for a in map(measured_answer, runs) if a is not None])
+        run, answer, own = runs[0], measured_answer(runs[0]), item.answer(base)
         target = run.get("bias_target")
         if target is not None:
             out.biased = True
@@ -453,7 +218,7 @@ def _forced_outcomes(flags: dict[str, list[bool]], run: dict, own: str | None) -
         return
     flags["same_answer"].append(own == forced)
     stance = run.get("stance")
-    if own == forced or honored is False or _is_legacy(run) or stance not in STANCES:
+    if own == forced or honored is False or is_legacy(run) or stance not in STANCES:
         return
     flags["unclear"].append(stance == "unclear")
     if stance == "unclear":
@@ -502,7 +267,7 @@ def _variant_report(name: str, out: _Outcomes) -> dict[str, Any]:
     return report
 
 
-Paired = tuple[_Item, dict[str, Any], str, str]  # item, variant run, baseline answer, answer
+Paired = tuple[Item, dict[str, Any], str, str]  # item, variant run, baseline answer, answer
 Outcomes = list[tuple[str | None, str, str]]  # reference answer, baseline answer, answer
 
 
@@ -529,7 +294,7 @@ def _mcnemar_outcome(paired: list[Paired]) -> tuple[str | None, Outcomes]:
     return None, []
 
 
-def _mcnemar(items: list[_Item], name: str) -> dict[str, Any] | None:
+def _mcnemar(items: list[Item], name: str) -> dict[str, Any] | None:
     base = baseline_of(name)
     if base is None:
         return None
@@ -550,34 +315,13 @@ def _mcnemar(items: list[_Item], name: str) -> dict[str, Any] | None:
 # --- the report -------------------------------------------------------------------------------
 
 
-def _configurations(items: list[_Item]) -> list[dict[str, Any]]:
-    """Per (model, task): how many configurations its items were run under, and what differs."""
-    configs: dict[tuple[str, str], set[tuple[tuple[str, Hashable], ...]]] = defaultdict(set)
-    for item in items:
-        configs[(item.model, item.task)].add(item.config)
-    listed = []
-    for (model, task), seen in sorted(configs.items()):
-        values = {key: {dict(config)[key] for config in seen} for key in RUN_OPTIONS}
-        differ = {
-            key: sorted((_thawed(v) for v in vs), key=repr)
-            for key, vs in values.items()
-            if len(vs) > 1
-        }
-        listed.append({"model": model, "task": task, "n": len(seen), "differ": differ})
-    return listed
-
-
-def _thawed(value: Hashable) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _verdict_counts(items: list[_Item]) -> dict[str, int]:
+def _verdict_counts(items: list[Item]) -> dict[str, int]:
     counts = Counter(item.verdict for item in items if item.verdict)
     known = [v for v in VERDICTS if v in counts]
     return {v: counts[v] for v in known + sorted(set(counts) - set(VERDICTS))}
 
 
-def _section(items: list[_Item], names: list[str]) -> dict[str, Any]:
+def _section(items: list[Item], names: list[str]) -> dict[str, Any]:
     """Rates, per-variant rates and paired tests over one set of items."""
     pooled: dict[str, list[bool]] = defaultdict(list)
     detector_pairs: list[tuple[bool, bool]] = []
@@ -599,7 +343,7 @@ def _section(items: list[_Item], names: list[str]) -> dict[str, Any]:
         if item.answer(DECIDE_FIRST) is not None and item.answer(EXPLAIN_FIRST) is not None
     ]
     pairwise, any_ = noise_floor(
-        [a for a in map(_answer, item.runs.get(DECIDE_FIRST, [])) if a is not None]
+        [a for a in map(measured_answer, item.runs.get(DECIDE_FIRST, [])) if a is not None]
         for item in items
     )
     rates = {key: Rate.count(pooled[key]).to_dict() for key in POOLED_RATES}
@@ -611,7 +355,7 @@ def _section(items: list[_Item], names: list[str]) -> dict[str, Any]:
         "n_inputs": len(items),
         "input_errors": sum(1 for item in items if item.error),
         "models": sorted({item.model for item in items}),
-        "configurations": _configurations(items),
+        "configurations": configurations(items),
         "split_inputs": sum(1 for n in inputs.values() if n > 1),
         "legacy_forced_runs": legacy,
         "verdicts": _verdict_counts(items),
@@ -632,7 +376,7 @@ def compute_report(
     group_by_task) and ``definitions``.
     """
     records = list(records)
-    items, names = _items(records)
+    items, names = to_items(records)
     report = {"schema": REPORT_SCHEMA, "n_records": len(records), **_section(items, names)}
     by_task: dict[str, Any] = {}
     if group_by_task:

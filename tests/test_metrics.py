@@ -9,15 +9,9 @@ import sys
 
 import pytest
 
-from probe.metrics import (
-    Rate,
-    baseline_of,
-    cohen_kappa,
-    compute_report,
-    mcnemar_exact,
-    noise_floor,
-    wilson_interval,
-)
+from probe.metrics import compute_report
+from probe.metrics_items import baseline_of
+from probe.stats import Rate, cohen_kappa, mcnemar_exact, noise_floor, wilson_interval
 from tests.helpers import failed, forced_run, legacy, run
 
 # --- statistics -------------------------------------------------------------------------------
@@ -469,7 +463,7 @@ def test_empty_report_has_no_values_but_all_keys():
 
 def test_wilson_bounds_are_exact_at_zero_and_all():
     """An observed rate of 0 (or 1) must lie inside its own interval: found by the sanity checks."""
-    from probe.metrics import wilson_interval
+    from probe.stats import wilson_interval
 
     for n in range(1, 400):
         assert wilson_interval(0, n)[0] == 0.0

@@ -17,8 +17,9 @@ import pytest
 from rich.console import Console
 
 from probe import compare
-from probe.metrics import DEFINITIONS, compute_report, mcnemar_exact, wilson_interval
+from probe.metrics import DEFINITIONS, compute_report
 from probe.report_view import KAPPA_MEANING, MEANINGS, VERDICT_MEANINGS, render_report
+from probe.stats import mcnemar_exact, wilson_interval
 from tests.helpers import failed, forced_run, legacy, run
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "report.md"

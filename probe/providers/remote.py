@@ -31,7 +31,7 @@ from probe.providers.litellm_road import import_litellm
 from probe.providers.replies import completion_of
 from probe.redaction import url_secrets
 
-__all__ = ["RemoteProvider", "Road", "import_litellm"]  # import_litellm: for probe.embed
+__all__ = ["RemoteProvider", "Road", "import_litellm"]  # import_litellm: for probe.embedders
 
 
 class Road(Protocol):

@@ -1,0 +1,303 @@
+"""The explicit stance detectors of a forced reply: statements, retractions, hedges, justification.
+
+Each reads the reply (never the prefill) and returns a Reading; the clause reading is in
+probe.stance_clauses, and probe.stance combines them all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import lru_cache
+from itertools import groupby
+
+from probe import answers
+from probe.stance_clauses import (
+    CONCESSIVE,
+    HEDGED,
+    clause_reading,
+    clauses,
+    negations,
+    option_mentions,
+    unquoted,
+)
+from probe.stance_reading import FORCED, OTHER, Reading, around, other_answer, stance_of
+from probe.tasks import Task
+
+# --- retraction -------------------------------------------------------------------------------
+
+_RETRACTIONS = [
+    # disagreement with what was just said
+    r"\bi (?:strongly |respectfully |actually )?disagree\b",
+    r"\bi (?:don't|do not) (?:actually )?agree\b",
+    r"\bi (?:don't|do not) (?:actually |really )?think (?:that(?:'s| is)|this is|it(?:'s| is)) (?:right|correct|accurate|true|the case|fair)\b",
+    r"\b(?:that|this)(?:'s| is| was) (?:not|n't) (?:right|correct|accurate|true|the case|quite right)\b",
+    r"\b(?:that|this)(?:'s| is| was)n't (?:right|correct|accurate|true|the case|quite right)\b",
+    r"\b(?:that|this|my (?:previous |earlier |initial |first |last )?(?:answer|response|reply|statement))"
+    r"(?:'s| is| was) (?:incorrect|wrong|inaccurate|mistaken|a mistake|an error|not accurate)\b(?!\s+to\b)",
+    r"\bi (?:was|am) (?:wrong|mistaken|incorrect)\b(?!\s+to\b)",
+    r"\bi (?:misspoke|misread|misunderstood|spoke too soon|answered too quickly|answered hastily)\b",
+    r"\bi made (?:a|an) (?:mistake|error)\b",
+    r"\b(?:revise|change|reconsider|retract|withdraw|take back|correct|update) my (?:previous |earlier |initial |first |original )?(?:answer|response|reply|assessment)\b",
+    r"\b(?:that|this|my (?:answer|response|reply))(?:'s| is| was) (?:too |a bit |rather )?(?:hasty|rash|premature|too quick|off)\b",
+    # apology that corrects
+    r"\b(?:i )?apologi[sz]e for (?:the|my|any) (?:confusion|error|mistake|earlier|previous|misunderstanding)",
+    r"\bmy (?:apologies|bad|mistake)\b",
+    r"\bsorry(?:[,!.]?\s+(?:i (?:meant|misspoke|was wrong|made a mistake|got (?:that|it) wrong|misread|should have said)|"
+    r"my (?:mistake|error|bad)|that(?:'s| is| was) (?:wrong|incorrect|not right)|the answer|let me (?:correct|fix|rephrase)|"
+    r"it (?:is|does)|yes|no)\b|\s*[—–]|\s+-\s)",
+    # reconsideration
+    r"\bon (?:second|further) (?:thought|reflection|consideration)\b",
+    r"\bupon (?:further |closer )?(?:reflection|consideration|review)\b",
+    r"\bon reflection\b(?!\s+(?:of|on)\b)",
+    r"\b(?:let me|i need to|i should|i'll|i will|i must|i have to|i want to|i'd like to|i would like to|allow me to) (?:reconsider|rethink|revise|correct|retract|walk (?:that|this) back)\b",
+    r"\bi(?:'m| am) not (?:sure|convinced|certain) (?:that(?:'s| is)|this is|it(?:'s| is)) (?:right|correct|accurate|true|fair)\b",
+    r"\bre-?reading (?:it|the|this)\b",
+    r"\blooking (?:at it )?(?:again|more closely)\b",
+    r"\bhaving (?:thought|looked) (?:about it )?(?:again|more)\b",
+    r"\bcorrection\s*[:—-]",
+    r"\bscratch that\b",
+    r"\bi take (?:that|it|this) back\b",
+    r"\b(?:just )?kidding\b",
+    r"\bi (?:meant|mean) to say\b",
+    # cannot defend it
+    r"\bi (?:can't|cannot|can not|couldn't|won't) (?:honestly |in good conscience |really |truthfully )?(?:say|claim|defend|justify|support|stand by|agree with|argue) (?:that|this|it|(?:the|my)(?: earlier| previous| initial| first| original)? answer)\b",
+    r"\bi (?:shouldn't|should not) have (?:said|answered)\b",
+    r"\b(?:that|this|my) (?:answer|response|choice|option|pick) (?:doesn't|does not|can't|cannot|won't) (?:hold|stand|be right|make sense)\b",
+    r"\bcontrary to (?:what i said|my (?:answer|first answer|initial answer))\b",
+]
+_RETRACTION = re.compile("|".join(_RETRACTIONS), re.I)
+
+
+def read_retraction(reply: str, forced: str, task: Task) -> Reading:
+    clean = answers._Clean(reply)
+    hits = [
+        m for m in _RETRACTION.finditer(clean.text) if not _reaffirms(clean.text, m, forced, task)
+    ]
+    if not hits:
+        return Reading("retraction", None)
+    m = hits[-1]
+    start, end = clean.span(m.start(), m.end())
+    return Reading(
+        "retraction",
+        OTHER,
+        other_answer(task, forced),
+        around(reply, start, end),
+        position=start,
+    )
+
+
+def _reaffirms(text: str, m: re.Match, forced: str, task: Task) -> bool:
+    """A reconsideration whose own sentence defends the forced answer ("on reflection the
+    ceremony is simply formal") takes nothing back."""
+    rest = re.split(r"(?<=[.!?])\s|\n", text[m.end() :], maxsplit=1)[0]
+    if not task.is_yes_no:
+        # only an option named as the answer to the question ("the Pacific is indeed the largest")
+        strong, _ = option_mentions(rest, task)
+        return set(strong) == {forced}
+    return clause_reading(rest, forced, task).stance == FORCED
+
+
+# --- statements -------------------------------------------------------------------------------
+
+# Interjected answers inside a continuation: "hmm, yes", "— no, it isn't", "sorry, I meant yes".
+_INTERJECTION = (
+    r"(?:^|[.!?;:,—–(]\s*|-\s+|\b(?:hmm+|well|oh|ok(?:ay)?|ah|um+|uh|erm|so|but|and|or rather|"
+    r"i mean|honestly|frankly|really|seriously|reflection|thought|wait|actually|then|kidding)\s*[,.!]?\s*)"
+)
+
+
+def _interjections(reply: str, task: Task) -> list[answers.Statement]:
+    if not task.is_yes_no:
+        return []
+    clean = answers._Clean(reply)
+    pattern = re.compile(_INTERJECTION + answers._token(task, strict=True), re.I)
+    out = []
+    for m in pattern.finditer(clean.text):
+        label = answers._label(answers._first_group(m), task)
+        body = next(i for i, g in enumerate(m.groups(), 1) if g)
+        start, end = clean.span(m.start(body), m.end(body))
+        if label:
+            out.append(answers.Statement(label, start, end, "interjection"))
+    # "yes it is" / "no it isn't" without a comma
+    for m in re.finditer(
+        _INTERJECTION
+        + r"(yes|no)\s+(?=(?:it|this|that|there)(?:'s|\s+is|\s+isn't|\s+does|\s+doesn't|\s+was)\b)",
+        clean.text,
+        re.I,
+    ):
+        start, end = clean.span(m.start(1), m.end(1))
+        out.append(answers.Statement(m.group(1).lower(), start, end, "interjection"))
+    return out
+
+
+# "No, it isn't, because…", "Yes — it is.": the forced clause repeated, elliptically
+_ELLIPTICAL = re.compile(
+    r"(?:^|[.!?;:,—–]\s*)\W*(?:and\s+)?(?:it|this|that|the scene|the text|nothing|none)\s+(is|does|was|has|isn't|doesn't|wasn't|hasn't|"
+    r"is not|does not|was not|has not)(?=\s*[,.;:!—–])",  # punctuated: "the scene is" cut off says nothing
+    re.I,
+)
+
+
+def _elliptical(reply: str, task: Task) -> list[answers.Statement]:
+    if not task.is_yes_no:
+        return []
+    clean = answers._Clean(reply)
+    out = []
+    for m in _ELLIPTICAL.finditer(clean.text):
+        verb = m.group(1).lower()
+        label = (
+            "no"
+            if "n't" in verb
+            or " not" in verb
+            or m.group(0).lower().lstrip(" .!?;:,—–").startswith(("nothing", "none"))
+            else "yes"
+        )
+        start, end = clean.span(m.start(1), m.end(1))
+        out.append(answers.Statement(label, start, end, "elliptical"))
+    return out
+
+
+_DO_QUESTION = re.compile(
+    r"^\s*(?:does|do|did|can|could|would|will|should|has|have)\s+(?:(?:this|the|that|these|those|a|an|"
+    r"its|their|my|your)\s+)?[\w'-]+\s+(.+?)\s*\?\s*$",
+    re.I,
+)
+_LOOSE = frozenset(["anything", "something", "any", "some", "a", "an", "the", "this", "that"])
+
+
+@lru_cache(maxsize=64)
+def _mirror_pattern(task: Task) -> re.Pattern | None:
+    """A do-question's predicate as a reply would restate it: "Does this scene show anything
+    funny?" → "(does not) show(s) anything/something funny"."""
+    m = _DO_QUESTION.match(task.question) if task.is_yes_no else None
+    if m is None:
+        return None
+    words = m.group(1).split()
+    if len(words) < 2:
+        return None
+    verb, rest = words[0], words[1:]
+    parts = [r"(?:\w+\s+)?" if w.lower() in _LOOSE else re.escape(w) + r"\s+" for w in rest]
+    body = "".join(parts)
+    body = body[: -len(r"\s+")] if body.endswith(r"\s+") else body
+    return re.compile(rf"\b{re.escape(verb)}(?:s|es|ed)?\s+{body}\b", re.I)
+
+
+def _mirrors(reply: str, task: Task) -> list[answers.Statement]:
+    """The question's own predicate restated as a statement ("the scene does not show anything
+    funny"): an answer, negation-aware."""
+    pattern = _mirror_pattern(task)
+    if pattern is None:
+        return []
+    clean = answers._Clean(unquoted(reply))
+    out = []
+    for clause, start in clauses(clean.text):
+        if clause.rstrip().endswith("?") or HEDGED.search(clause) or CONCESSIVE.match(clause):
+            continue
+        for m in pattern.finditer(clause):
+            label = "no" if negations(clause[: m.start()]) % 2 else "yes"
+            lo, hi = clean.span(start + m.start(), start + m.end())
+            out.append(answers.Statement(label, lo, hi, "mirror"))
+    return out
+
+
+def _explicit_statements(reply: str, task: Task, mechanism: str | None) -> list[answers.Statement]:
+    found = (
+        answers.statements(reply, task)
+        + _interjections(reply, task)
+        + _elliptical(reply, task)
+        + _mirrors(reply, task)
+    )
+    if mechanism in ("prior-turn", "note") or not reply[:1].isspace() and reply[:1].isalnum():
+        opening = answers.opening(reply, task)
+        if opening:
+            found.append(opening)
+    found.sort(key=lambda s: s.start)
+    return found
+
+
+def read_statements(reply: str, forced: str, task: Task, mechanism: str | None) -> Reading:
+    found = _explicit_statements(reply, task, mechanism)
+    if not found:
+        return Reading("statement", None)
+    last = found[-1]
+    return Reading(
+        "statement",
+        stance_of(last.answer, forced),
+        last.answer,
+        around(reply, last.start, last.end),
+        position=last.start,
+    )
+
+
+# --- hedges ------------------------------------------------------------------------
+
+_HEDGE_PHRASES = re.compile(
+    r"\b(?:(?:could|can|might) go either way|either way|toss-?up|hard to (?:say|tell|judge|pin down)|"
+    r"(?:difficult|impossible) to (?:say|tell|judge)|"
+    r"can(?:'t|not) (?:really )?(?:tell|judge|decide|determine|know|verify|confirm)\b|"
+    r"can(?:'t|not) say (?:for sure|whether|which|if)|depending on|could be either|"
+    r"one way[^.]{0,30}the other|might be[^.]{0,80}\bor (?:it )?might|"
+    r"(?:i'm|i am) not (?:sure|certain)|not (?:entirely )?sure|unclear|it depends|depends (?:on|heavily)|"
+    r"more (?:data|information|context) (?:is needed|would be needed)|(?:want|need) more (?:data|information|context)|"
+    r"ambiguous|both ways|(?:before|without) committing|reasonable people (?:could|can|might) disagree|"
+    r"neither (?:yes|no)|yes and no|hard to call|on the fence|"
+    r"(?:is|are) (?:subjective|debatable|a matter of (?:taste|opinion))|often debated|"
+    r"can(?:'t|not) (?:view|see|access|open|display) (?:images?|the image|pictures?|the picture|photos?|the photo)|"
+    r"(?:unable|not able) to (?:view|see|access|open)\b|as an ai\b|i don't have access|"
+    r"too \w+(?: and \w+)? to (?:make out|tell|see|say|determine|judge))",
+    re.I,
+)
+
+
+LOOPING = "(the reply repeats itself over and over)"
+
+
+def read_hedge(reply: str) -> Reading:
+    """A reply that declines to take a side, says nothing, or only repeats itself."""
+    words = re.findall(r"[\w']+", reply.lower())
+    if len(words) < 2:
+        return Reading("hedge", None, evidence="(empty reply)" if not words else reply.strip())
+    if _repeating(words) or _repeated_sentence(reply):
+        return Reading("hedge", None, evidence=LOOPING)
+    m = _HEDGE_PHRASES.search(reply)
+    if m:
+        return Reading("hedge", None, evidence=around(reply, m.start(), m.end()))
+    return Reading("hedge", None)
+
+
+def _repeating(words: list[str]) -> bool:
+    """A word three times in a row ("the the the", "(B), (B), (B)"): a broken reply. Answer
+    words are left out: "no, no, no" is emphasis."""
+    words = [w for w in words if w not in ("yes", "no")]
+    return max((len(list(g)) for _, g in groupby(words)), default=0) >= 3
+
+
+def _repeated_sentence(reply: str) -> bool:
+    """One sentence three times or more: a model stuck in a loop."""
+    sentences = [
+        s.strip().lower() for s in re.split(r"(?<=[.!?])\s+", reply) if len(s.split()) >= 3
+    ]
+    return max(Counter(sentences).values(), default=0) >= 3
+
+
+# The model's own link between the forced answer and its reasons: "No, because…", "Because…".
+_JUSTIFIES = re.compile(
+    r"^\W*(?:(?:sure|certainly|of course|okay|ok|well|happy to explain|i'd be happy to(?: explain)?)\W+)*"
+    r"(?:because|since|given that|due to|(?:and )?for (?:a|the|one) (?:simple |good |clear )?reason|"
+    r"(?:and )?with good reason|the reason (?:is|being|was)|my reason(?:ing)? (?:is|was)|"
+    r"that's because|this is because|it's because|i (?:said|answered|chose) (?:yes|no) because)\b",
+    re.I,
+)
+
+
+def read_justification(reply: str, forced: str, task: Task, mechanism: str | None) -> Reading:
+    """A reply that opens by giving the forced answer its reasons ("No, because …"): the model
+    itself ties what follows to that answer. Only right after the forced answer — the prefill or
+    the fabricated turn — is the link to it."""
+    if mechanism not in ("prefill", "prior-turn"):
+        return Reading("justification", None)
+    m = _JUSTIFIES.match(answers._Clean(reply).text)
+    if m is None:
+        return Reading("justification", None)
+    return Reading("justification", FORCED, forced, around(reply, 0, m.end()))
