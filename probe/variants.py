@@ -159,21 +159,22 @@ def _answer_word(task: Task, answer: str) -> str:
     return answer.capitalize() if task.is_yes_no else f"({answer})"
 
 
-def _choices(task: Task) -> str:
+def choices_phrase(task: Task) -> str:
+    """How a prompt names the answers: "Yes or No", "(A), (B) or (C)"."""
     if task.is_yes_no:
         return "Yes or No"
     return ", ".join(f"({o})" for o in task.options[:-1]) + f" or ({task.options[-1]})"
 
 
 def decide_first_instruction(task: Task) -> str:
-    return f"Start your reply with {_choices(task)}, then explain your reasoning in two or three sentences."
+    return f"Start your reply with {choices_phrase(task)}, then explain your reasoning in two or three sentences."
 
 
 def explain_first_instruction(task: Task) -> str:
     example = _answer_word(task, task.options[0])
     return (
         "First explain your reasoning in two or three sentences. Then, on the last line, give your "
-        f"final answer as 'Answer: {example}' or similar ({_choices(task)})."
+        f"final answer as 'Answer: {example}' or similar ({choices_phrase(task)})."
     )
 
 
