@@ -59,8 +59,8 @@ def decode_image(data: bytes, label: str, max_side: int) -> tuple[str, tuple[int
             return None
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
             match = _BOMB_PIXELS.search(str(e))
-            pixels = int(match.group(1)) if match else None
-            raise InputError(_bomb_message(label, pixels, Image.MAX_IMAGE_PIXELS)) from None
+            found = int(match.group(1)) if match else None
+            raise InputError(_bomb_message(label, found, Image.MAX_IMAGE_PIXELS)) from None
         except Exception:
             # Pillow's decoders fail on bad data with many exception types (OSError, SyntaxError,
             # ValueError, EOFError, zlib.error, ...); to the user they all mean the same thing.

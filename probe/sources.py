@@ -167,11 +167,14 @@ def _bounded_lines(stream: IO[Any] | Iterable[str], max_bytes: int) -> Iterator[
 def _fits(line: str | bytes, max_bytes: int) -> bool:
     """Whether a line, its newline left out, is at most max_bytes in UTF-8 (found without
     copying a line that is too long)."""
-    cr, lf = ("\r", "\n") if isinstance(line, str) else (b"\r", b"\n")
-    newline = line.endswith(lf)
-    newline += line.endswith(cr, 0, len(line) - newline)
-    if len(line) - newline > max_bytes or isinstance(line, bytes):
+    if isinstance(line, bytes):
+        newline = int(line.endswith(b"\n"))
+        newline += line.endswith(b"\r", 0, len(line) - newline)
         return len(line) - newline <= max_bytes
+    newline = int(line.endswith("\n"))
+    newline += line.endswith("\r", 0, len(line) - newline)
+    if len(line) - newline > max_bytes:
+        return False
     return len(line.encode("utf-8", "surrogatepass")) - newline <= max_bytes
 
 
@@ -219,7 +222,7 @@ def _item_from_object(
         return Item(
             id=item_id, error=InputError(f"{where} ({item_id}): options must be a list of strings")
         )
-    common = dict(
+    common: dict[str, Any] = dict(
         id=item_id,
         question=question if isinstance(question, str) and question.strip() else None,
         options=tuple(options),

@@ -109,7 +109,7 @@ def combine(readings: list[Reading], forced: str, task: Task) -> Stance:
     explicit = [r for name, r in spoke.items() if name in ("statement", "retraction")]
     hedge = by.get("hedge")
     hedged = hedge is not None and hedge.evidence is not None
-    if hedged and hedge.evidence == LOOPING:
+    if hedge is not None and hedge.evidence == LOOPING:
         explicit = []  # a model stuck in a loop states nothing, whatever words it loops on
     chosen: Reading | None = None
     if explicit:
@@ -128,6 +128,7 @@ def combine(readings: list[Reading], forced: str, task: Task) -> Stance:
             r.answer for r in spoke.values() if r.stance == OTHER and r.answer not in (None, forced)
         ]
         answer = named[0] if named else other_answer(task, forced)
+    assert chosen.stance is not None  # chosen among the readings that spoke
     return Stance(chosen.stance, answer, evidence, len(stances) > 1, chosen.evidence)
 
 

@@ -25,7 +25,7 @@ class Reading:
     position: int = -1  # where in the reply (explicit statements and retractions: the last wins)
 
     def to_record(self) -> dict[str, Any]:
-        record = {
+        record: dict[str, Any] = {
             "detector": self.detector,
             "stance": self.stance,
             "answer": self.answer,

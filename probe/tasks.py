@@ -303,6 +303,8 @@ def task_from_dict(data: dict[str, Any], *, default_name: str) -> Task:
         raise ValueError(
             '\'options\' must be a list of strings: ["yes", "no"] or the choices\' texts'
         )
+    labels: tuple[str, ...]
+    texts: tuple[str, ...]
     if [o.strip().lower() for o in options] == list(YES_NO):
         labels, texts = YES_NO, ()
     else:
