@@ -48,9 +48,18 @@ class Completion:
 
 
 class Provider(Protocol):
-    model: str
-    capabilities: Capabilities  # as resolved when opened; never changed
-    discoveries: Discoveries  # what this run has learned about the model since
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """As resolved when opened; never changed."""
+        ...
+
+    @property
+    def discoveries(self) -> Discoveries:
+        """What this run has learned about the model since it was opened."""
+        ...
 
     async def complete(
         self,
