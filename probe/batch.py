@@ -36,6 +36,8 @@ class RunStats:
     cost_saved_usd: float | None = None  # what the cached replies had cost; None: none priced
     cached_calls: int = 0
     judge_failures: int = 0  # --judge calls that failed (their records count as failed too)
+    calls: int = 0  # model calls made (the judge's and remote embeddings' included); set by the run
+    skipped: list[str] = field(default_factory=list)  # directory entries that were not inputs
 
     def add(self, record: dict[str, Any]) -> None:
         self.done += 1
