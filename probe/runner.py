@@ -32,11 +32,18 @@ def run(
 ) -> RunStats:
     """Run `config` to the end and return its RunStats; a usage error raises UsageError.
     Records go to `sinks`, to `on_record` and to the config's `output` file; an input named "-"
-    reads JSONL lines from `stdin` (default: sys.stdin). Not for use inside a running event loop
-    (a notebook's cell, say): await `arun` there."""
-    return asyncio.run(
-        arun(config, sinks=sinks, on_record=on_record, messages=messages, stdin=stdin)
-    )
+    reads JSONL lines from `stdin` (default: sys.stdin).
+    Inside a running event loop (a notebook's cell) the run gets a thread and a loop of its own;
+    `await arun(...)` there is the direct way."""
+    work = arun(config, sinks=sinks, on_record=on_record, messages=messages, stdin=stdin)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="probe-run") as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 async def arun(

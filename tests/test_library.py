@@ -113,6 +113,25 @@ def test_arun_hands_records_to_sinks_and_on_record():
     assert KEY not in repr(config)
 
 
+def test_run_inside_a_running_event_loop_as_in_a_notebook(tmp_path):
+    """A notebook cell runs in an event loop: probe.run still works there (a loop of its own)."""
+    with ScriptedServer(steady_model) as server:
+        config = RunConfig(
+            inputs=SCENES[:1],
+            model="openai/scripted",
+            api_base=server.base_url,
+            api_key=KEY,
+            output=tmp_path / "run.jsonl",
+        )
+
+        async def cell():
+            return probe.run(config)
+
+        stats = asyncio.run(cell())
+    assert (stats.done, stats.failed) == (1, 0)
+    assert len((tmp_path / "run.jsonl").read_text().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     "settings, argv",
     [
