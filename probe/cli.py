@@ -102,7 +102,7 @@ def ask(
             )
         question, inputs = words[0], words[1:]
     try:
-        task = resolve_task(task_spec, question)
+        task = resolve_task(task_spec or None, question)
     except ProbeError as exc:
         _fail(exc.message, exc.exit_code)
     _probe(task, inputs, options)

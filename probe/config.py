@@ -88,6 +88,11 @@ class RunConfig:
             object.__setattr__(self, "variants", tuple(self.variants))
 
     @property
+    def input_args(self) -> tuple[str, ...]:
+        """The inputs, as command-line arguments (normalised to strings when the config is made)."""
+        return tuple(os.fspath(i) for i in self.inputs)  # type: ignore[union-attr]
+
+    @property
     def model_name(self) -> str:
         from probe.providers import DEFAULT_LOCAL_MODEL
 

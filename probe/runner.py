@@ -10,6 +10,7 @@ probe.sinks.MESSAGE_STYLES), or nowhere.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -65,11 +66,12 @@ async def arun(
     config.check_output()
     if config.output and not config.resume and not config.overwrite:
         refuse_to_overwrite(config.output)  # before any model is opened
-    if STDIN in config.inputs and stdin is None:
+    inputs = config.input_args
+    if STDIN in inputs and stdin is None:
         stdin = sys.stdin
     collected = collect(
-        config.inputs,
-        stdin if STDIN in config.inputs else None,
+        inputs,
+        stdin if STDIN in inputs else None,
         allow_outside=config.allow_outside,
         max_input_bytes=config.max_input_bytes,
     )
@@ -91,7 +93,7 @@ async def arun(
         # Opened last, once nothing before the run can fail: its lock is released by its close.
         runfile = (
             RunFileSink(
-                config.output,
+                os.fspath(config.output),
                 resume=config.resume,
                 overwrite=config.overwrite,
                 warn=lambda message: say("warning", f"probe: warning: {message}"),
@@ -216,7 +218,7 @@ class Pipeline:
             vision=vision,
             pace=self.limits.before_request,
         )
-        limited = LimitedProvider(base, self.limits, paces_itself=not is_local(model))
+        limited: Any = LimitedProvider(base, self.limits, paces_itself=not is_local(model))
         if self.cache is None:
             return limited
         endpoint = getattr(base, "endpoint", api_base)  # OPENAI_BASE_URL too
