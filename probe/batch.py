@@ -11,12 +11,13 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from probe import records
 from probe.engine import Given, ProbeOptions, probe_input
 from probe.errors import InputError, ProbeError
 from probe.providers.base import Provider
+from probe.records import Record
 from probe.sources import Item
 from probe.tasks import Task
 
@@ -36,6 +37,8 @@ class RunStats:
     cost_saved_usd: float | None = None  # what the cached replies had cost; None: none priced
     cached_calls: int = 0
     judge_failures: int = 0  # --judge calls that failed (their records count as failed too)
+    calls: int = 0  # model calls made (the judge's and remote embeddings' included); set by the run
+    skipped: list[str] = field(default_factory=list)  # directory entries that were not inputs
 
     def add(self, record: dict[str, Any]) -> None:
         self.done += 1
@@ -148,7 +151,7 @@ async def run_batch(
             from probe.redaction import redact
 
             record["annotation_error"] = redact(f"{type(exc).__name__}: {exc}")
-        record.update(key=key, sample=sample, run=unit_opts.as_record())
+        record["key"], record["sample"], record["run"] = key, sample, unit_opts.as_record()
         for v in record["variants"].values():
             records.annotate(v, sample=sample)
         stats.add(_deliver(record, on_record, item, item_task, provider.model))
@@ -168,7 +171,7 @@ async def run_batch(
 
 
 def _deliver(
-    record: dict[str, Any],
+    record: Record,
     on_record: Callable[[dict[str, Any]], None],
     item: Item,
     task: Task,
@@ -177,9 +180,10 @@ def _deliver(
     """Hand the record on, and return what was handed on: a record that cannot be written (text
     its output cannot encode, a write that fails) is replaced by the input's error record, so one
     input never costs the run. Only when that one cannot be written either does the run stop."""
+    plain = cast(dict[str, Any], record)  # where a record leaves the run: a JSON object
     try:
-        on_record(record)
-        return record
+        on_record(plain)
+        return plain
     except (ValueError, TypeError, OSError) as exc:  # UnicodeEncodeError is a ValueError
         from probe.redaction import redact
 
@@ -188,12 +192,13 @@ def _deliver(
         )
         err.kind = "output"
         failed = records.error_record(None, task, model, err, id=item.id, path=item.path)
-        failed.update({k: record[k] for k in ("input", "key", "sample", "run")})
-        on_record(failed)
-        return failed
+        failed["input"], failed["key"] = record["input"], record["key"]
+        failed["sample"], failed["run"] = record["sample"], record["run"]
+        on_record(cast(dict[str, Any], failed))
+        return cast(dict[str, Any], failed)
 
 
-async def _align(record: dict[str, Any], embedder: Any, lock: asyncio.Lock) -> None:
+async def _align(record: Record, embedder: Any, lock: asyncio.Lock) -> None:
     """Sentence alignment of each variant's explanation against its baseline's (`alignment`)."""
     from probe.align import align
     from probe.variants import get
@@ -218,7 +223,7 @@ async def _align(record: dict[str, Any], embedder: Any, lock: asyncio.Lock) -> N
 
 async def _probe_item(
     item: Item, task: Task, provider: Provider, opts: ProbeOptions, batch: BatchOptions
-) -> dict[str, Any]:
+) -> Record:
     try:
         given = given_for(item, task)
         inp = await asyncio.to_thread(item.load, batch.max_side)

@@ -143,18 +143,17 @@ def probe_record(
         "verdict": None,
         "error": None,
     }
-    record.update(settle(variants))  # type: ignore[typeddict-item]
+    settle(record)
     return record
 
 
-def settle(variants: dict[str, VariantResult]) -> dict[str, Any]:
-    """The record-level fields that follow from its variants (flips are set on the variants):
-    recomputed whenever a variant's answer may have changed (after a judge)."""
+def settle(record: Record) -> None:
+    """Set the record-level fields that follow from its variants (flips are set on the
+    variants): again whenever a variant's answer may have changed (after a judge)."""
+    variants = record["variants"]
     compare.mark_flips(variants)
-    return {
-        "order_agreement": compare.order_agreement(variants),
-        "verdict": compare.verdict(variants),
-    }
+    record["order_agreement"] = compare.order_agreement(variants)
+    record["verdict"] = compare.verdict(variants)
 
 
 def error_record(

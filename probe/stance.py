@@ -50,6 +50,7 @@ probe.stance_terms); each returns a probe.stance_reading.Reading.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,7 +133,7 @@ def combine(readings: list[Reading], forced: str, task: Task) -> Stance:
     return Stance(chosen.stance, answer, evidence, len(stances) > 1, chosen.evidence)
 
 
-def with_judge(variant: dict[str, Any], judge_answer: str | None, task: Task) -> dict[str, Any]:
+def with_judge(variant: Mapping[str, Any], judge_answer: str | None, task: Task) -> dict[str, Any]:
     """A forced variant's stance fields once a judge has read its explanation: the judge's
     reading joins the evidence and the rule is applied again (it decides only where the reply's
     own words, hedges and clauses did not)."""

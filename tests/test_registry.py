@@ -6,7 +6,7 @@ import pytest
 
 from probe import environment
 from probe.errors import UsageError
-from probe.providers import Capabilities, Discoveries, check_credentials, is_local, provider_kind
+from probe.providers import Capabilities, Discoveries, check_credentials, provider_kind
 from probe.providers.discoveries import in_use
 
 
@@ -23,7 +23,7 @@ from probe.providers.discoveries import in_use
 )
 def test_a_model_name_picks_its_kind(model, api_base, kind):
     assert provider_kind(model, api_base).name == kind
-    assert is_local(model) == (kind == "local")
+    assert (provider_kind(model).name == "local") == (kind == "local")
 
 
 def test_transport_litellm_sends_an_openai_server_through_litellm(monkeypatch):

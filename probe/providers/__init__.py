@@ -7,7 +7,6 @@ from probe.providers.base import Capabilities, Completion, Provider
 from probe.providers.discoveries import Discoveries
 from probe.providers.local import DEFAULT_LOCAL_MODEL
 from probe.providers.registry import (
-    LOCAL,
     ProviderKind,
     check_credentials,
     open_provider,
@@ -24,10 +23,4 @@ __all__ = [
     "check_credentials",
     "provider_kind",
     "DEFAULT_LOCAL_MODEL",
-    "is_local",
 ]
-
-
-def is_local(model: str) -> bool:
-    """Whether `model` is the embedded model. Kept for probe.cli until it asks `provider_kind`."""
-    return LOCAL.recognises(model, None)

@@ -1,0 +1,278 @@
+"""The command line's run options, declared once for `funny` and `ask`: Typer's `Annotated`
+aliases, the shared table RUN_OPTIONS, and the decorator that gives a command all of them.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any, get_type_hints
+
+import typer
+
+
+class ForceVia(StrEnum):
+    auto = "auto"
+    prefill = "prefill"
+    prior_turn = "prior-turn"
+    note = "note"
+
+
+Inputs = Annotated[
+    list[str],
+    typer.Argument(
+        help=(
+            "Files (images: JPEG, PNG, WebP, GIF, BMP, TIFF; or UTF-8 text), directories (walked "
+            "recursively), or - for JSONL records on stdin ({id, text|image|path, question, gold})."
+        ),
+        show_default=False,
+    ),
+]
+ForceOpt = Annotated[
+    str,
+    typer.Option(
+        "--force",
+        "-f",
+        help="The answer to force: yes, no (or an option letter), or the opposite of the model's own.",
+    ),
+]
+VariantsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--variants",
+        help="Comma-separated variants to run (see `probe tasks`). Default: the task's own.",
+        show_default=False,
+    ),
+]
+SuggestOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--suggest",
+        help="The answer the suggested variants suggest. Default: a wrong one (random, fixed per input) where gold is known, else one the model did not give.",
+        show_default=False,
+    ),
+]
+JudgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge",
+        help="A second model (LiteLLM string or local/smollm2), or 'self' for the probed model, that judges which answer each explanation supports (deciding a forced reply's stance where its words do not) and whether it mentions the bias.",
+        show_default=False,
+    ),
+]
+ForceViaOpt = Annotated[
+    ForceVia,
+    typer.Option(
+        "--force-via",
+        help="How to force it: auto picks prefill where the model allows it, else a fabricated prior turn, else a note.",
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        envvar="PROBE_MODEL",
+        help="Any LiteLLM model string, e.g. openai/gpt-4o-mini. Default: the embedded local/smollm2.",
+        show_default=False,
+    ),
+]
+ApiBaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-base",
+        envvar="PROBE_API_BASE",
+        help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama's /v1).",
+        show_default=False,
+    ),
+]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="PROBE_API_KEY",
+        help="API key, if not in the provider's usual environment variable. Never written anywhere.",
+        show_default=False,
+        show_envvar=True,
+    ),
+]
+JsonlOpt = Annotated[
+    bool, typer.Option("--jsonl", help="Write JSONL records to stdout even on a terminal.")
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="Seconds to wait for one model call.")
+]
+RetriesOpt = Annotated[
+    int,
+    typer.Option(
+        "--retries",
+        min=0,
+        help="Retries for rate limits, timeouts, 5xx and dropped connections (never other 4xx).",
+    ),
+]
+MaxTokensOpt = Annotated[
+    int, typer.Option("--max-tokens", min=1, help="Longest reply per variant, in tokens.")
+]
+TemperatureOpt = Annotated[
+    float, typer.Option("--temperature", min=0.0, help="Sampling temperature.")
+]
+MaxSideOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-side", min=64, help="Images: cap on the long side in pixels before sending."
+    ),
+]
+VisionOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--vision/--no-vision",
+        help="Override whether the model can see images (for servers LiteLLM cannot look up).",
+        show_default=False,
+    ),
+]
+OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write records to this JSONL file, one line per input as it completes.",
+        show_default=False,
+    ),
+]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="With -o: skip inputs already done in the file, retry those that failed.",
+    ),
+]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="With -o: replace a file that is not empty (without it or --resume, probe refuses).",
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option(
+        "--concurrency", "-j", min=1, help="Model calls in flight at once, across all inputs."
+    ),
+]
+RpmOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--rpm", min=0.01, help="At most this many requests a minute.", show_default=False
+    ),
+]
+SamplesOpt = Annotated[
+    int,
+    typer.Option(
+        "--samples",
+        min=1,
+        help="Independent draws per input (use with --temperature > 0): one record each.",
+    ),
+]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Do not read or write the response cache (PROBE_CACHE_DIR)."),
+]
+JudgeApiBaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge-api-base",
+        help="Base URL of an OpenAI-compatible server for the --judge model (it shares --api-key).",
+        show_default=False,
+    ),
+]
+EmbedModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--embed-model",
+        help="Embedding model that aligns forced and biased explanations with the model's own, sentence by sentence: local/minilm (offline) or any LiteLLM embedding model.",
+    ),
+]
+AlignOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--align/--no-align",
+        help="Align explanations sentence by sentence (see --embed-model). Default: on for the terminal view, off for JSONL and -o (it adds ~0.5-1 s of start-up per process).",
+        show_default=False,
+    ),
+]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="Show tracebacks and how capabilities were decided.")
+]
+AllowOutsideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-outside",
+        help="Let a JSONL file's records name files (path, image) outside the JSONL file's directory.",
+    ),
+]
+MaxInputBytesOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-input-bytes",
+        min=1,
+        help="Refuse a file or a JSONL line larger than this many bytes (checked before reading it).",
+    ),
+]
+
+
+# The options `funny` and `ask` share, in the order their --help lists them: (annotation, default).
+RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "force": (ForceOpt, "opposite"),
+    "force_via": (ForceViaOpt, ForceVia.auto),
+    "model": (ModelOpt, None),
+    "api_base": (ApiBaseOpt, None),
+    "api_key": (ApiKeyOpt, None),
+    "jsonl": (JsonlOpt, False),
+    "timeout": (TimeoutOpt, 60.0),
+    "retries": (RetriesOpt, 3),
+    "max_tokens": (MaxTokensOpt, 200),
+    "temperature": (TemperatureOpt, 0.0),
+    "max_side": (MaxSideOpt, 1568),
+    "vision": (VisionOpt, None),
+    "output": (OutputOpt, None),
+    "resume": (ResumeOpt, False),
+    "overwrite": (OverwriteOpt, False),
+    "concurrency": (ConcurrencyOpt, 8),
+    "rpm": (RpmOpt, None),
+    "samples": (SamplesOpt, 1),
+    "no_cache": (NoCacheOpt, False),
+    "variants": (VariantsOpt, None),
+    "suggest": (SuggestOpt, None),
+    "judge": (JudgeOpt, None),
+    "judge_api_base": (JudgeApiBaseOpt, None),
+    "embed_model": (EmbedModelOpt, "local/minilm"),
+    "align": (AlignOpt, None),
+    "allow_outside": (AllowOutsideOpt, False),
+    "max_input_bytes": (MaxInputBytesOpt, 20_000_000),
+    "debug": (DebugOpt, False),
+}
+
+
+def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`command(own parameters..., **options)` as Typer sees it: its own parameters, then every
+    one of RUN_OPTIONS; it is called with the run options gathered in `options`."""
+    hints = get_type_hints(command, include_extras=True)
+    own = [
+        p.replace(annotation=hints[p.name])
+        for p in inspect.signature(command).parameters.values()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=a, default=d)
+        for name, (a, d) in RUN_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        command(**{p.name: kwargs.pop(p.name) for p in own}, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in (*own, *shared)}
+    return wrapper

@@ -1,0 +1,272 @@
+"""Where a run's records and messages go: one small class per destination.
+
+A sink is opened once the run is ready to start, given every record as it completes (`write`),
+told of progress (`update`, after every input, resumed ones included), and closed when the run
+ends (`close`, with the run's RunStats, or None when the run stopped early). A new output format
+is one new Sink subclass passed to probe.run. The run file sink (`-o`) is made by the run itself,
+since `--resume` needs what it holds; the others are the caller's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from probe.batch import RunStats
+
+# How the terminal shows each kind of message a run sends (see probe.runner.Messages).
+MESSAGE_STYLES = {
+    "notice": "yellow",  # an input skipped that is worth a line of its own
+    "skipped": "dim",  # how many directory entries were not inputs
+    "capability": "dim",  # how a capability was decided (debug)
+    "model-note": "dim italic",  # the embedded model is smoke-test quality
+    "warning": "yellow",
+}
+
+
+class OutputClosed(Exception):
+    """Whoever read stdout has gone away (`probe … | head`): stop quietly."""
+
+
+def local_note(model: str) -> str | None:
+    """What the model's kind says of it before its replies (the embedded model's quality)."""
+    from probe.providers import provider_kind
+
+    return provider_kind(model).note_for(model)
+
+
+@dataclass
+class RunInfo:
+    """What a sink may want to know when the run starts."""
+
+    model: str
+    total: int  # units: inputs × samples
+    output: str | None = None  # the run file, as named
+    skipped: list[str] = field(default_factory=list)  # directory entries that were not inputs
+
+
+class Sink:
+    """The interface: every method is optional (the defaults do nothing)."""
+
+    def open(self, info: RunInfo) -> None:
+        pass
+
+    def write(self, record: dict[str, Any]) -> None:
+        pass
+
+    def update(self, stats: RunStats) -> None:
+        pass
+
+    def close(self, stats: RunStats | None) -> None:
+        pass
+
+
+class Callback(Sink):
+    """Each record handed to a function (probe.run's `on_record`)."""
+
+    def __init__(self, on_record: Callable[[dict[str, Any]], None]) -> None:
+        self.on_record = on_record
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.on_record(record)
+
+
+class StdoutJsonl(Sink):
+    """One JSON line per record on stdout, flushed per line; a reader gone away stops the run
+    quietly (OutputClosed), with every record so far in a run file."""
+
+    def write(self, record: dict[str, Any]) -> None:
+        from probe.records import dumps
+
+        try:
+            sys.stdout.write(dumps(record) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly; an -o file has every record so far.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise OutputClosed from None
+
+
+class RunFileSink(Sink):
+    """The `-o` file (probe.runfile.RunFile): opened, and locked, when made."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        resume: bool,
+        overwrite: bool,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        from probe.runfile import RunFile
+
+        self.runfile = RunFile(path, resume=resume, overwrite=overwrite, warn=warn)
+
+    @property
+    def done(self) -> set[str]:
+        return self.runfile.done
+
+    @property
+    def path(self) -> str:
+        return str(self.runfile.path)
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.runfile.write(record)
+
+    def close(self, stats: RunStats | None) -> None:
+        self.runfile.close()
+
+
+class Panels(Sink):
+    """The terminal view of each record (probe.render.render_record)."""
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+        self.note: str | None = None
+
+    def open(self, info: RunInfo) -> None:
+        self.note = local_note(info.model)
+
+    def write(self, record: dict[str, Any]) -> None:
+        from probe.render import render_record
+
+        render_record(record, self.console, note=self.note)
+
+
+class Status(Sink):
+    """On stderr: a line for each failed record, a progress bar (on a terminal, when asked) and
+    the closing summary (for more than one unit, or a run file)."""
+
+    def __init__(self, console: Any, *, progress: bool) -> None:
+        self.console = console
+        self.show_progress = progress
+        self.progress: Any = None
+        self.info = RunInfo(model="", total=0)
+        self.started = 0.0
+
+    def open(self, info: RunInfo) -> None:
+        self.info = info
+        self.progress = _progress(self.console, info.total, show=self.show_progress)
+        self.started = time.monotonic()
+        if self.progress:
+            self.progress.start()
+
+    def write(self, record: dict[str, Any]) -> None:
+        from probe.records import succeeded
+        from probe.render import literal
+
+        if not succeeded(record):
+            self.console.print(literal(f"probe: error: {first_error(record)}", "bold red"))
+
+    def update(self, stats: RunStats) -> None:
+        if self.progress:
+            rate = stats.done / max(time.monotonic() - self.started, 1e-9)
+            self.progress.update(
+                self.progress.task_ids[0],
+                completed=stats.done + stats.resumed,
+                errors=stats.failed,
+                rate=f"{rate:.2f} inputs/s",
+            )
+
+    def close(self, stats: RunStats | None) -> None:
+        if self.progress:
+            self.progress.stop()
+        if stats is not None and (stats.total > 1 or self.info.output):
+            summary(self.console, stats, self.info.output)
+
+
+def terminal_messages(console: Any, *, model_note: bool) -> Callable[[str, str], None]:
+    """A run's messages (kind, text) printed on `console` in their style; the embedded model's
+    note only when `model_note` (the panels show it otherwise)."""
+    from probe.render import literal
+
+    def say(kind: str, text: str) -> None:
+        if kind != "model-note" or model_note:
+            console.print(literal(text, MESSAGE_STYLES.get(kind, "")))
+
+    return say
+
+
+def _progress(err: Any, total: int, *, show: bool) -> Any:
+    if not show or total < 1 or not err.is_terminal:
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("probing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[red]{task.fields[errors]} errors"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+    progress.add_task("probe", total=total, errors=0, rate="")
+    return progress
+
+
+def summary(err: Any, stats: RunStats, output: str | None) -> None:
+    from rich.table import Table
+
+    from probe.render import literal
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row(
+        "inputs",
+        f"{stats.done} probed, {stats.resumed} already done, {stats.failed} failed"
+        + (f", {len(stats.skipped)} files skipped" if stats.skipped else ""),
+    )
+    if stats.verdicts:
+        table.add_row("verdicts", ", ".join(f"{v} {n}" for v, n in stats.verdicts.most_common()))
+    table.add_row(
+        "order", f"decide-first and explain-first disagree on {stats.order_disagreements}"
+    )
+    tokens = stats.prompt_tokens + stats.completion_tokens
+    per = f", {tokens / stats.done:.0f} per input" if stats.done else ""
+    table.add_row(
+        "tokens", f"{stats.prompt_tokens} prompt + {stats.completion_tokens} completion{per}"
+    )
+    table.add_row("calls", f"{stats.calls} made, {stats.cached_calls} from cache")
+    if stats.judge_failures:
+        retry = ": --resume retries them" if output else ""
+        table.add_row("judge", f"{stats.judge_failures} calls failed{retry}")
+    if stats.cost_known:
+        saved = stats.cost_saved_usd
+        table.add_row(
+            "cost",
+            f"${stats.cost_usd:.4f} spent"
+            + (f" (cache saved ${saved:.4f})" if saved is not None else ""),
+        )
+    if output:
+        table.add_row("records", literal(output))
+    err.print(table)
+
+
+def first_error(record: dict[str, Any]) -> str:
+    if record.get("error"):
+        return record["error"]["message"]
+    for name, v in record["variants"].items():
+        if v.get("error"):
+            return f"{record['id']}: {name}: {v['error']['message']}"
+    for name, v in record["variants"].items():
+        if v.get("judge_errors"):
+            failure = v["judge_errors"][0]
+            return f"{record['id']}: {name}: judge ({failure['field']}): {failure['message']}"
+    return f"{record['id']}: failed"

@@ -1,0 +1,183 @@
+"""probe as a library: `probe.run(RunConfig(...))` from a user's own script, what it writes and
+returns, and its usage errors (the command line's, word for word)."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import probe
+from probe.config import RunConfig
+from probe.errors import UsageError
+from probe.sinks import Sink
+from tests.conftest import ROOT, SAMPLES
+from tests.helpers import records_of, run_cli
+from tests.scripted_server import ScriptedServer, steady_model
+
+KEY = "sk-test-library-0123456789"
+SCENES = [SAMPLES / "dog-wedding.txt", SAMPLES / "kitchen-inventory.txt"]
+
+SCRIPT = """
+import json, sys
+
+import probe
+
+heavy = {"litellm", "llama_cpp", "onnxruntime", "openai", "PIL"}
+before = sorted({m.split(".")[0] for m in sys.modules} & heavy)
+scenes, base, out = sys.argv[1:3], sys.argv[3], sys.argv[4]
+config = probe.RunConfig(
+    inputs=scenes, model="openai/scripted", api_base=base, api_key=sys.argv[5],
+    force="no", output=out,
+)
+stats = probe.run(config)
+print(json.dumps({"heavy_before_run": before, "total": stats.total, "done": stats.done,
+                  "failed": stats.failed, "calls": stats.calls, "verdicts": dict(stats.verdicts)}))
+"""
+
+
+def test_a_users_script_runs_probe_and_gets_a_run_file(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(SCRIPT))
+    out = tmp_path / "runs" / "run.jsonl"
+    with ScriptedServer(steady_model) as server:
+        done = subprocess.run(
+            [sys.executable, str(script), *map(str, SCENES), server.base_url, str(out), KEY],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # nothing printed unless asked
+    [line] = done.stdout.splitlines()  # only what the script printed itself
+    stats = json.loads(line)
+    assert stats["heavy_before_run"] == []  # `import probe` is cheap
+    assert stats["total"] == 2 and stats["done"] == 2 and stats["failed"] == 0
+    assert stats["calls"] == 6  # three variants each
+    assert sum(stats["verdicts"].values()) == 2
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["id"] for r in records) == sorted(map(str, SCENES))
+    for record in records:
+        assert record["model"] == "openai/scripted"
+        assert record["error"] is None
+        assert list(record["variants"]) == ["decide-first", "forced", "explain-first"]
+        assert record["variants"]["forced"]["forced_answer"] == "no"
+        assert record["run"]["force"] == "no"
+    assert KEY not in out.read_text()
+    assert not list(out.parent.glob(".*.lock"))  # the run file's lock is gone
+
+
+class Collect(Sink):
+    def __init__(self):
+        self.records, self.events = [], []
+
+    def open(self, info):
+        self.events.append(("open", info.total))
+
+    def write(self, record):
+        self.records.append(record)
+
+    def close(self, stats):
+        self.events.append(("close", stats.done))
+
+
+def test_arun_hands_records_to_sinks_and_on_record():
+    sink, seen, messages = Collect(), [], []
+    config = RunConfig(
+        inputs=SCENES,
+        model="openai/scripted",
+        api_key=KEY,
+        variants=["decide-first", "explain-first"],
+        cache=False,
+    )
+    with ScriptedServer(steady_model) as server:
+        from dataclasses import replace
+
+        config = replace(config, api_base=server.base_url)
+        stats = asyncio.run(
+            probe.arun(
+                config,
+                sinks=[sink],
+                on_record=seen.append,
+                messages=lambda kind, text: messages.append(kind),
+            )
+        )
+    assert stats.done == 2 and stats.failed == 0 and stats.calls == 4
+    assert sink.events == [("open", 2), ("close", 2)]
+    assert sink.records == seen and len(seen) == 2
+    assert all(list(r["variants"]) == ["decide-first", "explain-first"] for r in seen)
+    assert messages == []  # a remote model: nothing to say
+    assert KEY not in repr(config)
+
+
+def test_run_inside_a_running_event_loop_as_in_a_notebook(tmp_path):
+    """A notebook cell runs in an event loop: probe.run still works there (a loop of its own)."""
+    with ScriptedServer(steady_model) as server:
+        config = RunConfig(
+            inputs=SCENES[:1],
+            model="openai/scripted",
+            api_base=server.base_url,
+            api_key=KEY,
+            output=tmp_path / "run.jsonl",
+        )
+
+        async def cell():
+            return probe.run(config)
+
+        stats = asyncio.run(cell())
+    assert (stats.done, stats.failed) == (1, 0)
+    assert len((tmp_path / "run.jsonl").read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "settings, argv",
+    [
+        ({"variants": "decide-first,nope"}, ["--variants", "decide-first,nope"]),
+        ({"force": "maybe"}, ["--force", "maybe"]),
+        ({"resume": True}, ["--resume"]),
+        ({"overwrite": True}, ["--overwrite"]),
+    ],
+)
+def test_a_usage_error_is_the_command_lines(settings, argv):
+    config = RunConfig(inputs=[SCENES[0]], **settings)
+    with pytest.raises(UsageError) as checked:
+        config.check()
+    with pytest.raises(UsageError) as ran:
+        probe.run(config)  # raised before any model is opened
+    assert ran.value.message == checked.value.message
+    cli = run_cli("funny", SCENES[0], *argv)
+    assert cli.exit_code == 2
+    assert cli.stderr.strip().splitlines() == [f"probe: error: {checked.value.message}"]
+
+
+def test_a_question_of_ones_own_and_a_bad_one():
+    assert RunConfig(question="Is this sarcastic?").resolved_task().question == (
+        "Is this sarcastic?"
+    )
+    with pytest.raises(UsageError, match="the question: the question is empty"):
+        RunConfig(question="   ").check()
+
+
+def test_a_real_run_on_the_embedded_model(tmp_path):
+    out = tmp_path / "run.jsonl"
+    seen, messages = [], []
+    config = RunConfig(inputs=str(SCENES[0]), variants="decide-first", output=out)
+    stats = probe.run(
+        config, on_record=seen.append, messages=lambda kind, text: messages.append(kind)
+    )
+    assert (stats.total, stats.done, stats.failed) == (1, 1, 0)
+    assert messages == ["model-note"]  # the embedded model is smoke-test quality
+    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert record == seen[0]
+    assert record["model"] == "local/smollm2"
+    assert record["variants"]["decide-first"]["answer"] in ("yes", "no")
+    # The command line runs the same thing: the same key, and its reply comes from the cache.
+    [cli_record] = records_of(run_cli("funny", SCENES[0], "--variants", "decide-first", "--jsonl"))
+    assert cli_record["key"] == record["key"]
+    assert cli_record["variants"]["decide-first"]["cached"] is True
+    assert (
+        cli_record["variants"]["decide-first"]["raw"] == record["variants"]["decide-first"]["raw"]
+    )
