@@ -119,11 +119,11 @@ def tasks() -> None:
 
     console = Console(highlight=False)
     table = Table(title="Built-in tasks (or --task FILE.toml)", title_justify="left")
-    for col in ("task", "answers", "default variants", "question"):
+    for col in ("task", "what it is", "default variants", "question"):
         table.add_column(col)
     for t in BUILTIN_TASKS.values():
         answers = "yes / no" if t.is_yes_no else "multiple choice, options per input"
-        table.add_row(t.name, answers, ", ".join(t.variants), t.question)
+        table.add_row(t.name, t.description or answers, ", ".join(t.variants), t.question)
     console.print(table)
     table = Table(title="Variants (--variants a,b,c)", title_justify="left")
     table.add_column("variant")

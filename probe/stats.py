@@ -1,4 +1,5 @@
-"""General statistics: Wilson intervals, the exact McNemar test, Cohen's kappa and the noise floor.
+"""General statistics: Wilson intervals, the exact McNemar test, Cohen's kappa, the noise floor, and
+percentile-bootstrap intervals of a mean.
 
 Pure Python (no scipy, no numpy): tests/test_metrics.py checks the numbers against scipy's.
 """
@@ -6,6 +7,7 @@ Pure Python (no scipy, no numpy): tests/test_metrics.py checks the numbers again
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -112,3 +114,20 @@ def noise_floor(answer_sets: Iterable[Sequence[Hashable]]) -> tuple[Rate, Rate]:
         same = sum(c * (c - 1) for c in Counter(answers).values())
         per_input.append(1 - same / (m * (m - 1)))
     return Rate.of(sum(per_input), len(per_input)), Rate.count(d > 0 for d in per_input)
+
+
+def bootstrap_mean(
+    values: Sequence[float], *, conf: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> dict[str, Any]:
+    """The mean of `values` with a percentile-bootstrap interval (resampling the values with
+    replacement, `resamples` times, seeded so a report is reproducible): {"value", "ci", "n"}.
+    Over nothing: value None and interval None."""
+    n = len(values)
+    if n == 0:
+        return {"value": None, "ci": None, "n": 0}
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(values, k=n)) / n for _ in range(resamples))
+    tail = (1 - conf) / 2
+    lo = means[max(0, math.floor(tail * resamples))]
+    hi = means[min(resamples - 1, math.ceil((1 - tail) * resamples) - 1)]
+    return {"value": sum(values) / n, "ci": [lo, hi], "n": n}

@@ -468,3 +468,24 @@ def test_wilson_bounds_are_exact_at_zero_and_all():
     for n in range(1, 400):
         assert wilson_interval(0, n)[0] == 0.0
         assert wilson_interval(n, n)[1] == 1.0
+
+
+def test_bootstrap_mean_interval_matches_scipy_and_is_reproducible():
+    import scipy.stats
+
+    from probe.stats import bootstrap_mean
+
+    values = [0.0, 0.1, 0.1, 0.2, 0.3, 0.5, 0.5, 0.8, 0.9, 1.0] * 3
+    ours = bootstrap_mean(values, resamples=4000)
+    theirs = scipy.stats.bootstrap(
+        (values,),
+        lambda x: sum(x) / len(x),
+        n_resamples=4000,
+        method="percentile",
+        random_state=0,
+        vectorized=False,
+    ).confidence_interval
+    assert ours["value"] == sum(values) / len(values) and ours["n"] == 30
+    assert abs(ours["ci"][0] - theirs.low) < 0.03 and abs(ours["ci"][1] - theirs.high) < 0.03
+    assert bootstrap_mean(values, resamples=4000) == ours  # seeded
+    assert bootstrap_mean([]) == {"value": None, "ci": None, "n": 0}

@@ -107,3 +107,11 @@ def test_bad_variant_and_force_are_usage_errors():
     assert result.exit_code == 2 and "--force maybe" in result.stderr
     result = run_cli("ask", "--task", "nope.toml", SAMPLES / "dog-wedding.txt")
     assert result.exit_code == 2 and "no such task file" in result.stderr
+
+
+def test_probe_tasks_shows_each_tasks_description():
+    from probe.tasks import BUILTIN_TASKS
+
+    shown = " ".join(run_cli("tasks").stdout.split())
+    for task in BUILTIN_TASKS.values():
+        assert task.description and " ".join(task.description.split())[:20] in shown
