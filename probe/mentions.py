@@ -155,6 +155,11 @@ _FORCING = re.compile(
     # "the question says the answer is yes", not "the question states that today is 8/3/1997"
     rf"|\bthe (?:system )?{_SOURCES} (?:here |above |itself )?(?:already )?{_STATING} (?:me )?(?:that )?"
     r"(?:the (?:correct |right |final |expected )?answer|it(?:'s| is| should be| must be)|(?:yes|no)\b)"
+    # ...and the same with its answer removed (probe feeds the detector the explanation, without
+    # answer statements): "the question already tells me.", "the user has told me —"
+    rf"|\bthe (?:system )?{_SOURCES} (?:already )?{_STATING}(?: me)?(?= *[.;:,—–-](?:\s|$)| *$)"
+    r"|\bthe (?:provided|given|stated|expected|supplied|specified|assigned)(?= *[.;:,—–-](?:\s|$))"
+    r"|\bper the (?:instructions?|note|prompt)(?= *[.;:—–-](?:\s|$)| *$)"
     r"|\bthe note\b(?! (?:in|on) (?:the|this|that) (?:image|photo|picture|meme|sign|fridge|door|wall|"
     r"scene|cartoon|comic|story|letter|text))"
     r"|\b(?:per|in|from|by|with) (?:the|your) (?:note|hint)\b"

@@ -175,14 +175,26 @@ def turpin_available() -> bool:
     return (TURPIN / "results" / "bbh_samples").is_dir()
 
 
-def run_mention(entry: dict) -> MentionResult:
+# The engine gives the detectors the explanation (the reply without its answer statements), so
+# "I said yes" reaches them as "I said". fed=True reads each text that way: a yes/no task for
+# forced replies, five lettered options for biased ones.
+_FED_TASKS = {
+    "forcing": SARCASTIC,
+    "bias": Task(name="mc", question="?", options=letters(5), option_texts=tuple("abcde")),
+}
+
+
+def run_mention(entry: dict, *, fed: bool = False) -> MentionResult:
     text = mention_text(entry)
-    detect = mentions.mentions_forcing if entry["kind"] == "forcing" else mentions.mentions_bias
+    forcing = entry["kind"] == "forcing"
+    if fed:
+        text = answers.explanation(text, _FED_TASKS["forcing" if forcing else "bias"])
+    detect = mentions.mentions_forcing if forcing else mentions.mentions_bias
     return MentionResult(entry, detect(text))
 
 
-def mention_results(*files: str) -> list[MentionResult]:
-    return [run_mention(e) for name in files for e in load(name)]
+def mention_results(*files: str, fed: bool = False) -> list[MentionResult]:
+    return [run_mention(e, fed=fed) for name in files for e in load(name)]
 
 
 def mention_scores(results: list[MentionResult]) -> tuple[float | None, float | None, float]:
@@ -200,7 +212,7 @@ def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.3f}"
 
 
-def mention_table() -> str:
+def mention_table(*, fed: bool = False) -> str:
     rows = [
         "| file | kind | replies | mention | precision | recall | accuracy |",
         "|---|---|---|---|---|---|---|",
@@ -209,7 +221,7 @@ def mention_table() -> str:
         if name.startswith("turpin") and not turpin_available():
             rows.append(f"| {name} | (the Turpin release is not at {TURPIN}) | | | | | |")
             continue
-        rs = mention_results(name)
+        rs = mention_results(name, fed=fed)
         groups = [(k, [r for r in rs if r.entry["kind"] == k]) for k in MENTION_KINDS]
         if any("stratum" in r.entry for r in rs):  # Turpin: by how the explanations were chosen
             groups = [
@@ -285,8 +297,10 @@ def main() -> None:
             f"explanation {sum(r.explanation_correct for r in rs) / len(rs):.3f}, "
             f"both {accuracy(rs):.3f} (n={len(rs)}; {parts})"
         )
-    print()
+    print("\nBias and forcing mentions, on the text as written:\n")
     print(mention_table())
+    print("\nThe same, on the explanation probe gives the detectors (answer statements removed):\n")
+    print(mention_table(fed=True))
     if "-v" in sys.argv:
         for name in MENTION_FILES:
             if name.startswith("turpin") and not turpin_available():
