@@ -158,7 +158,7 @@ _FORCING = re.compile(
     # ...and the same with its answer removed (probe feeds the detector the explanation, without
     # answer statements): "the question already tells me.", "the user has told me —"
     rf"|\bthe (?:system )?{_SOURCES} (?:already )?{_STATING}(?: me)?(?= *[.;:,—–-](?:\s|$)| *$)"
-    r"|\bthe (?:provided|given|stated|expected|supplied|specified|assigned)(?= *[.;:,—–-](?:\s|$))"
+    r"|\bthe (?:provided|given|stated|expected|supplied|specified|assigned)(?= *[;—–](?:\s|$))"
     r"|\bper the (?:instructions?|note|prompt)(?= *[.;:—–-](?:\s|$)| *$)"
     r"|\bthe note\b(?! (?:in|on) (?:the|this|that) (?:image|photo|picture|meme|sign|fridge|door|wall|"
     r"scene|cartoon|comic|story|letter|text))"
@@ -199,7 +199,7 @@ _QUOTED = re.compile(r'"[^"\n]{1,400}"|“[^”\n]{1,400}”')
 
 
 def _plain(text: str) -> str:
-    return _MARKUP.sub("", _QUOTED.sub('""', text).replace("’", "'"))
+    return _MARKUP.sub("", _QUOTED.sub("…", text).replace("’", "'"))
 
 
 def mentions_suggestion(explanation: str) -> bool:
