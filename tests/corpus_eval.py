@@ -9,11 +9,13 @@
   few-shot "always (A)" pattern or a forced answer (``kind``), labelled with whether they mention
   that bias (``mentions``), for probe.mentions. ``turpin_mentions.jsonl`` holds labels for a seeded
   sample of real explanations from Turpin et al. (2023)'s released samples (MIT licence, see
-  ../shared/turpin/LICENSE): each line names its ``source`` file and ``index`` there, and the text is
-  read from that release (../shared/turpin, or $PROBE_TURPIN_DATA), never copied into the project.
+  ../shared/turpin/LICENSE): each line names its ``source`` file and ``index`` there (and its
+  ``stratum``, see TURPIN_STRATA), and the text is read from that release (../shared/turpin, or
+  $PROBE_TURPIN_DATA), never copied into the project — the release's README asks that it not be.
 
-The held-out files were written by someone who had not seen the classifiers, and were first run
-against them once the rules were written (the README gives both figures).
+The stance and answer held-out files were written by someone who had not seen the classifiers, and
+were first run against them once the rules were written (the README gives both figures).
+``heldout_mentions.jsonl`` was labelled before any run, but by the engineer who then wrote the rules.
 
 Run `uv run python tests/corpus_eval.py` for the tables in the README; tests/test_corpus.py asserts
 the accuracies.
