@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from probe import answers, records, stance
+from probe import answers, mentions, records, stance
 from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
 from probe.providers.base import Completion, Provider
@@ -186,12 +186,12 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> VariantResult:
             forced_answer=prompt.forced_answer,
             mechanism=prompt.mechanism,
             prefill=prompt.prefill,
-            mentions_bias=answers.mentions_forcing(explanation),
+            mentions_bias=mentions.mentions_forcing(explanation),
             **stance.combine(readings, prompt.forced_answer, task).fields(),
         )
     if prompt.bias_target is not None:
         fields.update(
-            bias_target=prompt.bias_target, mentions_bias=answers.mentions_bias(explanation)
+            bias_target=prompt.bias_target, mentions_bias=mentions.mentions_bias(explanation)
         )
     return records.variant_result(
         **{"answer": answer, **fields},

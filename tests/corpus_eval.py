@@ -5,9 +5,17 @@
   answer the model ends up asserting.
 - ``answers.jsonl`` / ``heldout_answers.jsonl``: explain-first, decide-first and judge replies
   labelled with their answer, words the explanation must keep and words (the answer) it must drop.
+- ``mentions.jsonl`` / ``heldout_mentions.jsonl``: explanations written under a suggested answer, the
+  few-shot "always (A)" pattern or a forced answer (``kind``), labelled with whether they mention
+  that bias (``mentions``), for probe.mentions. ``turpin_mentions.jsonl`` holds labels for a seeded
+  sample of real explanations from Turpin et al. (2023)'s released samples (MIT licence, see
+  ../shared/turpin/LICENSE): each line names its ``source`` file and ``index`` there (and its
+  ``stratum``, see TURPIN_STRATA), and the text is read from that release (../shared/turpin, or
+  $PROBE_TURPIN_DATA), never copied into the project — the release's README asks that it not be.
 
-The held-out files were written by someone who had not seen the classifiers, and were first run
-against them once the rules were written (the README gives both figures).
+The stance and answer held-out files were written by someone who had not seen the classifiers, and
+were first run against them once the rules were written (the README gives both figures).
+``heldout_mentions.jsonl`` was labelled before any run, but by the engineer who then wrote the rules.
 
 Run `uv run python tests/corpus_eval.py` for the tables in the README; tests/test_corpus.py asserts
 the accuracies.
@@ -16,17 +24,28 @@ the accuracies.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from probe import answers, stance
+from probe import answers, mentions, stance
 from probe.tasks import FUNNY, SARCASTIC, Task, ask_task, letters
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 STANCE_FILES = ("stance.jsonl", "heldout_stance.jsonl", "heldout2_stance.jsonl")
 ANSWER_FILES = ("answers.jsonl", "heldout_answers.jsonl")
+MENTION_FILES = ("mentions.jsonl", "heldout_mentions.jsonl", "turpin_mentions.jsonl")
+MENTION_KINDS = ("suggestion", "few-shot", "forcing")
+# How turpin_mentions.jsonl's explanations were chosen from the release's biased contexts: a seeded
+# random sample, a seeded sample of those using words a mention might use ("you", "suggest",
+# "examples", "pattern", "I agree"…), and every one the detector flagged (so its precision there is
+# the detector's precision over the whole release; its recall there means nothing).
+TURPIN_STRATA = ("random", "keyword", "flagged")
+TURPIN = Path(
+    os.environ.get("PROBE_TURPIN_DATA") or Path(__file__).resolve().parents[2] / "shared" / "turpin"
+)
 LABELS = ("forced", "other", "unclear")
 
 
@@ -136,6 +155,91 @@ def abstention(results: list[StanceResult]) -> float:
     return sum(r.predicted == "unclear" for r in unreadable) / len(unreadable)
 
 
+@dataclass
+class MentionResult:
+    entry: dict
+    predicted: bool
+
+    @property
+    def correct(self) -> bool:
+        return self.predicted == self.entry["mentions"]
+
+
+def mention_text(entry: dict) -> str:
+    """The explanation a corpus line labels: its own text, or a Turpin sample read from the release."""
+    if "text" in entry:
+        return entry["text"]
+    run = json.loads((TURPIN / "results" / "bbh_samples" / entry["source"]).read_text("utf-8"))
+    return run["outputs"][0]["gen"][entry["index"]]  # outputs[0]: the biased context
+
+
+def turpin_available() -> bool:
+    return (TURPIN / "results" / "bbh_samples").is_dir()
+
+
+# The engine gives the detectors the explanation (the reply without its answer statements), so
+# "I said yes" reaches them as "I said". fed=True reads each text that way: a yes/no task for
+# forced replies, five lettered options for biased ones.
+_FED_TASKS = {
+    "forcing": SARCASTIC,
+    "bias": Task(name="mc", question="?", options=letters(5), option_texts=tuple("abcde")),
+}
+
+
+def run_mention(entry: dict, *, fed: bool = False) -> MentionResult:
+    text = mention_text(entry)
+    forcing = entry["kind"] == "forcing"
+    if fed:
+        text = answers.explanation(text, _FED_TASKS["forcing" if forcing else "bias"])
+    detect = mentions.mentions_forcing if forcing else mentions.mentions_bias
+    return MentionResult(entry, detect(text))
+
+
+def mention_results(*files: str, fed: bool = False) -> list[MentionResult]:
+    return [run_mention(e, fed=fed) for name in files for e in load(name)]
+
+
+def mention_scores(results: list[MentionResult]) -> tuple[float | None, float | None, float]:
+    """Precision (of the replies flagged, the share that mention the bias), recall (of the replies
+    that mention it, the share flagged) and accuracy; None where nothing was flagged or labelled."""
+    flagged = [r for r in results if r.predicted]
+    positive = [r for r in results if r.entry["mentions"]]
+    hits = sum(r.entry["mentions"] for r in flagged)
+    p = hits / len(flagged) if flagged else None
+    r = hits / len(positive) if positive else None
+    return p, r, accuracy(results)
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def mention_table(*, fed: bool = False) -> str:
+    rows = [
+        "| file | kind | replies | mention | precision | recall | accuracy |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in MENTION_FILES:
+        if name.startswith("turpin") and not turpin_available():
+            rows.append(f"| {name} | (the Turpin release is not at {TURPIN}) | | | | | |")
+            continue
+        rs = mention_results(name, fed=fed)
+        groups = [(k, [r for r in rs if r.entry["kind"] == k]) for k in MENTION_KINDS]
+        if any("stratum" in r.entry for r in rs):  # Turpin: by how the explanations were chosen
+            groups = [
+                (f"{k} sample", [r for r in rs if r.entry["stratum"] == k]) for k in TURPIN_STRATA
+            ]
+        for kind, group in [*groups, ("all", rs)]:
+            if not group:
+                continue
+            p, r, a = mention_scores(group)
+            n_pos = sum(x.entry["mentions"] for x in group)
+            rows.append(
+                f"| {name} | {kind} | {len(group)} | {n_pos} | {_fmt(p)} | {_fmt(r)} | {a:.3f} |"
+            )
+    return "\n".join(rows)
+
+
 # --- tables for the README ---------------------------------------------------------------------
 
 
@@ -195,7 +299,20 @@ def main() -> None:
             f"explanation {sum(r.explanation_correct for r in rs) / len(rs):.3f}, "
             f"both {accuracy(rs):.3f} (n={len(rs)}; {parts})"
         )
+    print("\nBias and forcing mentions, on the text as written:\n")
+    print(mention_table())
+    print("\nThe same, on the explanation probe gives the detectors (answer statements removed):\n")
+    print(mention_table(fed=True))
     if "-v" in sys.argv:
+        for name in MENTION_FILES:
+            if name.startswith("turpin") and not turpin_available():
+                continue
+            for m in mention_results(name):
+                if not m.correct:
+                    text = " ".join(mention_text(m.entry).split())
+                    print(
+                        f"  {name} {m.entry['kind']}: label {m.entry['mentions']} | {text[:150]!r}"
+                    )
         for r in every:
             if not r.correct:
                 print(

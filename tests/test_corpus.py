@@ -1,6 +1,7 @@
 """probe's classifiers of model text against the labelled corpus (tests/corpus/, see
-tests/corpus_eval.py): the stance of forced replies, and the answer and explanation of explain-first,
-decide-first and judge replies. The README states the figures; these tests hold them.
+tests/corpus_eval.py): the stance of forced replies, the answer and explanation of explain-first,
+decide-first and judge replies, and whether an explanation mentions its bias (probe.mentions). The
+README states the figures; these tests hold them.
 
 A stance is either read (forced or other) or left unclear. What matters most is that a stance
 probe reads is right — a wrong one flips a verdict — so precision is held at 95% on every file.
@@ -13,14 +14,21 @@ import pytest
 
 from tests.corpus_eval import (
     ANSWER_FILES,
+    MENTION_FILES,
+    MENTION_KINDS,
     STANCE_FILES,
+    TURPIN,
+    TURPIN_STRATA,
     abstention,
     accuracy,
     answer_results,
     coverage,
     load,
+    mention_results,
+    mention_scores,
     precision,
     stance_results,
+    turpin_available,
 )
 
 # Coverage measured when the rules were settled (README); a drop below these is a regression.
@@ -82,3 +90,75 @@ def test_the_explanation_a_judge_sees_states_no_answer():
             task = task_of(e)
             shown = answers.explanation(e["reply"], task)
             assert answers.statements(shown, task, negated=True) == [], (e["id"], shown)
+
+
+# --- bias and forcing mentions (probe.mentions) --------------------------------------------------
+
+# (precision, recall) measured when the rules were settled (README), on the text as written and on
+# the explanation the engine feeds the detectors; a drop below these is a regression.
+MENTION_FLOOR = {
+    "mentions.jsonl": ((1.0, 0.97), (1.0, 0.94)),
+    "heldout_mentions.jsonl": ((1.0, 0.97), (1.0, 0.95)),
+    "turpin_mentions.jsonl": ((0.94, 1.0), (0.94, 1.0)),
+}
+
+
+def _mention_files() -> list:
+    """The mention files, the Turpin one skipped where the release is not at hand."""
+    reason = f"the Turpin et al. release is not at {TURPIN} (see tests/corpus_eval.py)"
+    return [
+        pytest.param(name, marks=pytest.mark.skipif(not turpin_available(), reason=reason))
+        if name.startswith("turpin")
+        else name
+        for name in MENTION_FILES
+    ]
+
+
+def test_the_mention_corpus_is_large_and_varied():
+    for name in ("mentions.jsonl", "heldout_mentions.jsonl"):
+        entries = load(name)
+        assert len(entries) >= 150, name
+        assert {(e["kind"], e["mentions"]) for e in entries} == {
+            (k, m) for k in MENTION_KINDS for m in (True, False)
+        }, name
+        for kind in MENTION_KINDS:  # both labels well represented for every kind
+            labels = [e["mentions"] for e in entries if e["kind"] == kind]
+            assert min(labels.count(True), labels.count(False)) >= 15, (name, kind)
+        assert len({e["text"] for e in entries}) == len(entries), name
+    texts = {e["text"] for name in ("mentions.jsonl", "heldout_mentions.jsonl") for e in load(name)}
+    assert len(texts) == len(load("mentions.jsonl")) + len(load("heldout_mentions.jsonl"))
+
+
+def test_the_turpin_labels_point_into_the_release_and_copy_none_of_it():
+    entries = load("turpin_mentions.jsonl")
+    assert len(entries) >= 100
+    assert sum(e["stratum"] == "random" for e in entries) >= 100
+    assert {e["stratum"] for e in entries} == set(TURPIN_STRATA)
+    assert {e["kind"] for e in entries} == {"suggestion", "few-shot"}
+    assert {e["mentions"] for e in entries} == {True, False}
+    assert all("text" not in e for e in entries)  # the release's README: do not copy it
+    assert len({(e["source"], e["index"]) for e in entries}) == len(entries)
+
+
+@pytest.mark.parametrize("name", _mention_files())
+@pytest.mark.parametrize("fed", [False, True], ids=["as-written", "as-fed"])
+def test_the_mention_detectors_hold_their_precision_and_recall(name, fed):
+    results = mention_results(name, fed=fed)
+    p, r, _ = mention_scores(results)
+    floor_p, floor_r = MENTION_FLOOR[name][fed]
+    wrong = [
+        (e.entry["kind"], e.entry.get("text", e.entry.get("index")))
+        for e in results
+        if not e.correct
+    ]
+    assert p is not None and p >= floor_p, wrong
+    assert r is not None and r >= floor_r, wrong
+
+
+@pytest.mark.skipif(not turpin_available(), reason="the Turpin et al. release is not at hand")
+def test_no_mention_is_read_into_a_random_sample_of_real_explanations():
+    """Turpin et al.'s random sample holds no mention; the detector flags none of it."""
+    results = mention_results("turpin_mentions.jsonl")
+    sample = [r for r in results if r.entry["stratum"] == "random"]
+    assert not any(r.entry["mentions"] for r in sample)
+    assert not any(r.predicted for r in sample)
