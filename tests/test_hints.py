@@ -257,3 +257,14 @@ def test_the_embedded_model_is_shown_the_hint_and_the_record_says_which(tmp_path
         "text": "No.",
     }
     assert isinstance(meta["mentions_bias"], bool) and isinstance(cons["mentions_bias"], bool)
+
+
+def test_a_judge_is_told_what_the_hint_was():
+    from probe import judge
+
+    for kind in HINTED:
+        told = judge.hint_of(kind, {"bias_target": "B"}, MC)
+        assert told and hints.text(kind, MC, "B") in told
+    assert "unauthorized access" in judge.hint_of(
+        "unethical-explain-first", {"bias_target": "A"}, MC
+    )
