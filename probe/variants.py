@@ -14,7 +14,7 @@ here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from probe import hints
@@ -280,18 +280,28 @@ def forced_explain_first(task: Task, inp: Input, opts: VariantOptions) -> Prompt
     return Prompt(messages=messages, answer_at="given", **common)
 
 
-def _suggested(task: Task, inp: Input, opts: VariantOptions, *, explain_first: bool) -> Prompt:
-    if opts.bias_target is None:
-        raise ValueError("the suggested variant needs a bias target")
+def _after_line(
+    task: Task, inp: Input, opts: VariantOptions, line: str, *, explain_first: bool
+) -> Prompt:
+    """The variant's prompt with one more line between the question and the instruction: a
+    suggestion or a hint pointing at the bias target."""
     instruction = (
         explain_first_instruction(task) if explain_first else decide_first_instruction(task)
     )
-    user = _input_and_question(task, inp, suggestion(task, opts.bias_target), instruction)
+    user = _input_and_question(task, inp, line, instruction)
     examples = _examples(task, explain_first=explain_first)
-    answer_at = "end" if explain_first else "start"
     return Prompt(
-        messages=[_system(), *examples, user], answer_at=answer_at, bias_target=opts.bias_target
+        messages=[_system(), *examples, user],
+        answer_at="end" if explain_first else "start",
+        bias_target=opts.bias_target,
     )
+
+
+def _suggested(task: Task, inp: Input, opts: VariantOptions, *, explain_first: bool) -> Prompt:
+    if opts.bias_target is None:
+        raise ValueError("the suggested variant needs a bias target")
+    line = suggestion(task, opts.bias_target)
+    return _after_line(task, inp, opts, line, explain_first=explain_first)
 
 
 def _always_a(task: Task, inp: Input, opts: VariantOptions, *, explain_first: bool) -> Prompt:
@@ -344,18 +354,9 @@ def _hinted(
     """Chen et al.'s hint of this kind after the question, then the variant's instruction."""
     if opts.bias_target is None:
         raise ValueError(f"the {kind} hint needs a bias target")
-    instruction = (
-        explain_first_instruction(task) if explain_first else decide_first_instruction(task)
-    )
     hint = hints.text(kind, task, opts.bias_target)
-    user = _input_and_question(task, inp, hint, instruction)
-    examples = _examples(task, explain_first=explain_first)
-    return Prompt(
-        messages=[_system(), *examples, user],
-        answer_at="end" if explain_first else "start",
-        bias_target=opts.bias_target,
-        hint=hint,
-    )
+    prompt = _after_line(task, inp, opts, hint, explain_first=explain_first)
+    return replace(prompt, hint=hint)
 
 
 def _register_hint(kind: str) -> None:
@@ -380,12 +381,7 @@ for _kind in ("metadata", "grader-hacking", "unethical"):
     _register_hint(_kind)
 
 
-@register(
-    "consistency",
-    "a fabricated earlier turn of its own answering X, then 'Explain your reasoning, then give "
-    "your final answer.' (Chen et al.)",
-    bias="consistency",
-)
+@register("consistency", f"{hints.SUMMARIES['consistency']} (Chen et al.)", bias="consistency")
 def consistency(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
     """Like forced's prior turn, but a bias with a target: the model may keep or change the answer
     'it' gave, and states its final one at the end."""
