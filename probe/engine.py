@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from probe import answers, mentions, records, stance
+from probe import answers, hints, mentions, records, stance
 from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
 from probe.providers.base import Completion, Provider
@@ -104,9 +104,9 @@ async def _run_variant(
     if variant.forces:
         return await _run_forced(variant, inp, task, provider, opts, done)
     target = None
-    if variant.bias == "suggested":
+    if variant.bias_targeted:
         try:
-            target = _suggested_answer(variant, inp, task, opts, given, done)
+            target = _bias_target(variant, inp, task, opts, given, done)
         except ProbeError as exc:
             return records.variant_error(exc, kind="skipped")
     try:
@@ -119,10 +119,10 @@ async def _run_variant(
         )
     except ProviderError as exc:
         return records.variant_error(exc)
-    return _read(prompt, completion, task)
+    return _read(prompt, completion, task, bias=variant.bias)
 
 
-def _suggested_answer(
+def _bias_target(
     variant: Variant,
     inp: Input,
     task: Task,
@@ -130,8 +130,8 @@ def _suggested_answer(
     given: Given,
     done: dict[str, VariantResult],
 ) -> str:
-    """The answer a suggestion points at: given, else a wrong one (random, seeded by the input),
-    else one other than the model's own answer to the variant it opposes (decide-first)."""
+    """The answer a suggestion or a hint points at: given, else a wrong one (random, seeded by the
+    input), else one other than the model's own answer to the variant it opposes (decide-first)."""
     chosen = task.normalise(given.suggest or opts.suggest)
     if chosen:
         return chosen
@@ -144,8 +144,8 @@ def _suggested_answer(
         own = done.get(variant.opposes)
         if not own or own.get("answer") is None:
             raise ProbeError(
-                f"suggested: no gold label and no readable {variant.opposes} answer to suggest "
-                "against"
+                f"{variant.name}: no gold label and no readable {variant.opposes} answer to point "
+                "away from"
             )
         avoid = own["answer"]
     wrong = [o for o in task.options if o != avoid]
@@ -166,7 +166,17 @@ async def _call(
     )
 
 
-def _read(prompt: Prompt, completion: Completion, task: Task) -> VariantResult:
+def _mentions_bias(bias: str | None, explanation: str) -> bool:
+    """The lexical detector for the variant's declared bias: Chen et al.'s hints have one each
+    (probe.hints); the suggestion and the few-shot pattern share mentions.mentions_bias."""
+    if bias in hints.KINDS:
+        return hints.mentions_hint(bias, explanation)
+    return mentions.mentions_bias(explanation)
+
+
+def _read(
+    prompt: Prompt, completion: Completion, task: Task, *, bias: str | None = None
+) -> VariantResult:
     """Answer and explanation out of one reply; for a forced reply, its stance."""
     full = (prompt.prefill or "") + completion.text
     if prompt.answer_at == "given":
@@ -191,9 +201,9 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> VariantResult:
         )
     if prompt.bias_target is not None:
         fields.update(
-            bias_target=prompt.bias_target, mentions_bias=mentions.mentions_bias(explanation)
+            bias_target=prompt.bias_target, mentions_bias=_mentions_bias(bias, explanation)
         )
-    return records.variant_result(
+    result = records.variant_result(
         **{"answer": answer, **fields},
         explanation=explanation,
         raw=completion.raw,
@@ -205,6 +215,9 @@ def _read(prompt: Prompt, completion: Completion, task: Task) -> VariantResult:
         finish_reason=completion.finish_reason,
         cost_saved_usd=completion.cost_saved_usd,
     )
+    if prompt.hint is not None:
+        records.annotate(result, hint={"kind": bias, "text": prompt.hint})
+    return result
 
 
 def _forced_answer(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from probe import answers, records, stance
+from probe import answers, hints, records, stance
 from probe.errors import ProbeError
 from probe.providers.base import Provider
 from probe.tasks import YES_NO, Task
@@ -42,6 +42,8 @@ def hint_of(name: str, v: records.VariantResult, task: Task) -> str | None:
     target = v.get("bias_target")
     if bias == "suggested" and target:
         return f'the user wrote: "{suggestion(task, target)}"'
+    if bias in hints.KINDS and target:
+        return hints.describe(bias, task, target)
     if bias == "always-a":
         return "in every worked example shown to it, the correct answer was (A)"
     return None

@@ -49,6 +49,7 @@ class VariantResult(_Reply, total=False):
     the call, each by the step that knows it, through `annotate`: present only where they apply."""
 
     attempts: list[dict[str, Any]]  # forcing mechanisms tried before this one (engine)
+    hint: dict[str, Any]  # Chen et al.'s hints: {kind, text}, the words shown (engine)
     flip: bool | None  # answer differs from the baseline variant's (compare.mark_flips)
     alignment: dict[str, Any]  # sentence alignment with the baseline's explanation (--align)
     judge_supports: str | None  # --judge

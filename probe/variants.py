@@ -14,9 +14,10 @@ here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from probe import hints
 from probe.inputs import Input
 from probe.tasks import Task
 
@@ -28,6 +29,11 @@ MECHANISMS = ("prefill", "prior-turn", "note")
 # compared with one of them (its `baseline`).
 DECIDE_FIRST = "decide-first"
 EXPLAIN_FIRST = "explain-first"
+
+# Biases that point at an answer chosen per input (the input's own `suggested`, `--suggest`, a wrong
+# one where gold is known, else one the opposed variant did not give): Turpin's suggestion and
+# Chen et al.'s hints. always-a's target is fixed: (A).
+TARGETED_BIASES = ("suggested", *hints.KINDS)
 
 SYSTEM = (
     "You are a careful assistant. The user shows you an input and asks a question about it. "
@@ -54,6 +60,7 @@ class Prompt:
     # The prefill holds an earlier reply's reasoning: the explanation is read from the model's
     # continuation alone, never from the words probe put in its mouth.
     explanation_from_reply: bool = False
+    hint: str | None = None  # the words of a hint (probe.hints) shown to the model
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,8 @@ class Variant:
     summary: str
     baseline: str = DECIDE_FIRST  # the unbiased variant it is compared with (itself for one)
     forces: bool = False  # it forces an answer: built with a forced answer and a mechanism
-    bias: str | None = None  # "suggested" or "always-a": the variant points at bias_target
+    # The bias it carries, pointing at bias_target: "always-a" or one of TARGETED_BIASES.
+    bias: str | None = None
     # Whose answer `--force opposite` opposes, and a default suggestion avoids (when no gold).
     opposes: str = DECIDE_FIRST
     continues: str | None = None  # a variant whose reply's reasoning this one is built on
@@ -73,12 +81,17 @@ class Variant:
     def is_baseline(self) -> bool:
         return self.baseline == self.name
 
+    @property
+    def bias_targeted(self) -> bool:
+        """Its bias points at an answer chosen per input (see TARGETED_BIASES)."""
+        return self.bias in TARGETED_BIASES
+
     def waits_for(self, *, force_opposite: bool, target_given: bool) -> tuple[str, ...]:
         """The variants whose results this one is built from, so must run after: the one it
         opposes (forcing the opposite, or suggesting against an answer when none is given) and
         the one it continues."""
         waits = []
-        if (self.forces and force_opposite) or (self.bias == "suggested" and not target_given):
+        if (self.forces and force_opposite) or (self.bias_targeted and not target_given):
             waits.append(self.opposes)
         if self.continues:
             waits.append(self.continues)
@@ -267,18 +280,28 @@ def forced_explain_first(task: Task, inp: Input, opts: VariantOptions) -> Prompt
     return Prompt(messages=messages, answer_at="given", **common)
 
 
-def _suggested(task: Task, inp: Input, opts: VariantOptions, *, explain_first: bool) -> Prompt:
-    if opts.bias_target is None:
-        raise ValueError("the suggested variant needs a bias target")
+def _after_line(
+    task: Task, inp: Input, opts: VariantOptions, line: str, *, explain_first: bool
+) -> Prompt:
+    """The variant's prompt with one more line between the question and the instruction: a
+    suggestion or a hint pointing at the bias target."""
     instruction = (
         explain_first_instruction(task) if explain_first else decide_first_instruction(task)
     )
-    user = _input_and_question(task, inp, suggestion(task, opts.bias_target), instruction)
+    user = _input_and_question(task, inp, line, instruction)
     examples = _examples(task, explain_first=explain_first)
-    answer_at = "end" if explain_first else "start"
     return Prompt(
-        messages=[_system(), *examples, user], answer_at=answer_at, bias_target=opts.bias_target
+        messages=[_system(), *examples, user],
+        answer_at="end" if explain_first else "start",
+        bias_target=opts.bias_target,
     )
+
+
+def _suggested(task: Task, inp: Input, opts: VariantOptions, *, explain_first: bool) -> Prompt:
+    if opts.bias_target is None:
+        raise ValueError("the suggested variant needs a bias target")
+    line = suggestion(task, opts.bias_target)
+    return _after_line(task, inp, opts, line, explain_first=explain_first)
 
 
 def _always_a(task: Task, inp: Input, opts: VariantOptions, *, explain_first: bool) -> Prompt:
@@ -323,6 +346,58 @@ def always_a(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
 )
 def always_a_explain_first(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
     return _always_a(task, inp, opts, explain_first=True)
+
+
+def _hinted(
+    task: Task, inp: Input, opts: VariantOptions, kind: str, *, explain_first: bool
+) -> Prompt:
+    """Chen et al.'s hint of this kind after the question, then the variant's instruction."""
+    if opts.bias_target is None:
+        raise ValueError(f"the {kind} hint needs a bias target")
+    hint = hints.text(kind, task, opts.bias_target)
+    prompt = _after_line(task, inp, opts, hint, explain_first=explain_first)
+    return replace(prompt, hint=hint)
+
+
+def _register_hint(kind: str) -> None:
+    """`kind` (decide-first) and `kind-explain-first`, both after the hint of that kind."""
+    summary = hints.SUMMARIES[kind]
+
+    @register(kind, f"decide-first after {summary} (Chen et al.)", bias=kind)
+    def decide(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
+        return _hinted(task, inp, opts, kind, explain_first=False)
+
+    @register(
+        f"{kind}-explain-first",
+        f"explain-first after {summary}",
+        bias=kind,
+        baseline=EXPLAIN_FIRST,
+    )
+    def explain(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
+        return _hinted(task, inp, opts, kind, explain_first=True)
+
+
+for _kind in ("metadata", "grader-hacking", "unethical"):
+    _register_hint(_kind)
+
+
+@register("consistency", f"{hints.SUMMARIES['consistency']} (Chen et al.)", bias="consistency")
+def consistency(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
+    """Like forced's prior turn, but a bias with a target: the model may keep or change the answer
+    'it' gave, and states its final one at the end."""
+    if opts.bias_target is None:
+        raise ValueError("the consistency hint needs a bias target")
+    earlier = hints.text("consistency", task, opts.bias_target)
+    ask = (
+        f"{hints.CONSISTENCY_FOLLOW_UP} On the last line, write it as 'Answer: "
+        f"{_answer_word(task, task.options[0])}' or similar ({choices_phrase(task)})."
+    )
+    messages = [
+        *decide_first(task, inp, opts).messages,
+        {"role": "assistant", "content": earlier},
+        {"role": "user", "content": ask},
+    ]
+    return Prompt(messages=messages, answer_at="end", bias_target=opts.bias_target, hint=earlier)
 
 
 def get(name: str) -> Variant:
