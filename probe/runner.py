@@ -189,6 +189,9 @@ class Pipeline:
                 "reply each time (or nearly: only a seed differs), so the noise floor is "
                 "meaningless; use --temperature 0.7 or so",
             )
+        for name in opts.variants:
+            if get_variant(name).calls_note:  # experiments of several calls per input
+                say("notice", f"probe: {name}: {get_variant(name).calls_note}")
         if config.align and any(v != get_variant(v).baseline for v in opts.variants):
             from probe.embedders import open_embedder
             from probe.limits import limit_embedder

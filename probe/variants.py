@@ -41,6 +41,7 @@ class VariantOptions:
     mechanism: str | None = None  # how to force it: one of MECHANISMS
     bias_target: str | None = None  # the answer a biasing variant points at
     reasoning: str | None = None  # the explanation of the variant this one `continues`
+    reasoning_answer: str | None = None  # the answer that variant reached after its reasoning
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,15 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One call of a variant that makes several per input (see `Variant.steps`): its prompt, and
+    what it asks, recorded beside the answer it gets (e.g. {"kept": 2, "of": 5, ...})."""
+
+    prompt: Prompt
+    point: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Variant:
     name: str
     build: Callable[[Task, Input, VariantOptions], Prompt]
@@ -68,6 +78,15 @@ class Variant:
     opposes: str = DECIDE_FIRST
     continues: str | None = None  # a variant whose reply's reasoning this one is built on
     wants_p_yes: bool = False  # ask for P(yes) from first-token logprobs where offered
+    # An experiment of several calls per input (Lanham et al.'s early answering, filler tokens):
+    # the prompts it sends, built from the options (mechanism "prefill" or "prior-turn", the
+    # continued variant's reasoning and answer). The engine sends each, reads each answer into
+    # its point, and records the points (probe/experiments.py); `build` is then unused.
+    steps: Callable[[Task, Input, VariantOptions], list[Step]] | None = None
+    # The entry's own fields (answer, …) from the points its steps recorded.
+    summarise: Callable[[list[dict[str, Any]], VariantOptions], dict[str, Any]] | None = None
+    # What the experiment costs, shown before a run starts: "up to N+1 extra calls per input…"
+    calls_note: str | None = None
 
     @property
     def is_baseline(self) -> bool:
@@ -325,9 +344,29 @@ def always_a_explain_first(task: Task, inp: Input, opts: VariantOptions) -> Prom
     return _always_a(task, inp, opts, explain_first=True)
 
 
+def register_experiment(name: str, summary: str, **kw: Any) -> Callable:
+    """`register` for a variant of several calls per input: the decorated function builds its
+    steps (see `Variant.steps`)."""
+
+    def wrap(fn: Callable[[Task, Input, VariantOptions], list[Step]]) -> Callable:
+        VARIANTS[name] = Variant(name=name, build=_steps_only, summary=summary, steps=fn, **kw)
+        return fn
+
+    return wrap
+
+
+def _steps_only(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
+    raise ValueError("this variant makes several calls: see its steps")
+
+
 def get(name: str) -> Variant:
     try:
         return VARIANTS[name]
     except KeyError:
         known = ", ".join(VARIANTS)
         raise ValueError(f"unknown variant {name!r} (known: {known})") from None
+
+
+# Lanham et al.'s experiments declare themselves in their own module (they need the builders
+# above); imported here so that every variant is registered once this module is.
+from probe import lanham  # noqa: E402,F401
