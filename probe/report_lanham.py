@@ -41,7 +41,10 @@ def render_lanham(console: Console, by_variant: dict[str, Any], detailed: bool) 
                 note = "no readable answer at none or all of the reasoning"
                 _add_count(table, "not measured", early["unmeasured"], note if detailed else None)
         for key, label, meaning in FILLER_ROWS if "filler" in variant else ():
-            _add_rate(table, "  " + label, variant["filler"][key], meaning if detailed else None)
+            rate = variant["filler"][key]
+            if detailed and not rate.get("n"):
+                meaning = "needs inputs with gold" if key == "with_filler" else ""
+            _add_rate(table, "  " + label, rate, meaning if detailed else None)
     console.print(table)
     for name, variant in shown.items():
         if "early_answering" in variant and variant["early_answering"]["curve"]:
