@@ -132,7 +132,9 @@ def early_answering(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
     continues=EXPLAIN_FIRST,
     wants_p_yes=True,
     summarise=filler_summary,
-    calls_note="2 extra calls per input (the answer after filler, and with no reasoning)",
+    follows=EARLY_ANSWERING,  # its answer with no reasoning is early answering's first point
+    calls_note="2 extra calls per input (the answer after filler, and with no reasoning; "
+    "the second shared with early-answering)",
 )
 def filler_tokens(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
     count = filler_count(_reasoning(opts))

@@ -85,6 +85,9 @@ class Variant:
     steps: Callable[[Task, Input, VariantOptions], list[Step]] | None = None
     # The entry's own fields (answer, …) from the points its steps recorded.
     summarise: Callable[[list[dict[str, Any]], VariantOptions], dict[str, Any]] | None = None
+    # A variant to run after when the run has it too, so that calls the two share come from
+    # the cache instead of being made twice at once (filler-tokens after early-answering).
+    follows: str | None = None
     # What the experiment costs, shown before a run starts: "up to N+1 extra calls per input…"
     calls_note: str | None = None
 
@@ -94,13 +97,15 @@ class Variant:
 
     def waits_for(self, *, force_opposite: bool, target_given: bool) -> tuple[str, ...]:
         """The variants whose results this one is built from, so must run after: the one it
-        opposes (forcing the opposite, or suggesting against an answer when none is given) and
-        the one it continues."""
+        opposes (forcing the opposite, or suggesting against an answer when none is given), the
+        one it continues, and the one it follows."""
         waits = []
         if (self.forces and force_opposite) or (self.bias == "suggested" and not target_given):
             waits.append(self.opposes)
         if self.continues:
             waits.append(self.continues)
+        if self.follows:
+            waits.append(self.follows)
         return tuple(dict.fromkeys(waits))
 
 

@@ -271,8 +271,9 @@ def test_early_answering_and_filler_on_the_embedded_model(tmp_path):
     filler = record["variants"]["filler-tokens"]
     assert filler["filler_tokens"] >= 1
     assert [p["condition"] for p in filler["points"]] == ["filler", "none"]
-    # the answer with no reasoning is the same call in both experiments (cached once)
+    # the answer with no reasoning is the same call in both experiments, made once
     assert filler["points"][1]["raw"] == early["points"][0]["raw"]
+    assert filler["points"][1]["cached"] is True and early["points"][0]["cached"] is False
     report = _report(out)
     assert "early_answering" in report["by_variant"]["early-answering"]
     assert set(report["by_variant"]["filler-tokens"]["filler"]) == {
