@@ -281,3 +281,25 @@ def test_early_answering_and_filler_on_the_embedded_model(tmp_path):
         "no_reasoning",
         "full_reasoning",
     }
+
+
+def test_early_answering_without_explain_first_is_skipped_and_says_so(tmp_path):
+    scene = tmp_path / "scene.txt"
+    scene.write_text("Scene 1: a dog at a wedding.")
+    with ScriptedServer(_model(True)) as server:
+        result = run_cli(
+            "funny",
+            scene,
+            "--variants",
+            "early-answering",
+            "--model",
+            "openai/scripted",
+            "--api-base",
+            server.base_url,
+            "--jsonl",
+        )
+        assert server.requests == []
+    assert "add explain-first to --variants" in result.stderr
+    [line] = result.stdout.splitlines()
+    entry = json.loads(line)["variants"]["early-answering"]
+    assert entry["error"]["type"] == "skipped" and "explain-first" in entry["error"]["message"]
