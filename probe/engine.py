@@ -101,6 +101,10 @@ async def _run_variant(
     done: dict[str, VariantResult],
 ) -> VariantResult:
     variant = get(name)
+    if variant.steps is not None:  # several calls per input (probe/experiments.py)
+        from probe.experiments import run_steps
+
+        return await run_steps(variant, inp, task, provider, opts, done)
     if variant.forces:
         return await _run_forced(variant, inp, task, provider, opts, done)
     target = None

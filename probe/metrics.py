@@ -43,6 +43,8 @@ from probe.metrics_items import (
     measured_answer,
     to_items,
 )
+from probe.metrics_lanham import DEFINITIONS as LANHAM_DEFINITIONS
+from probe.metrics_lanham import measures as lanham_measures
 from probe.stats import Rate, agreement, mcnemar_exact, noise_floor
 
 REPORT_SCHEMA = "probe-report/2"
@@ -330,7 +332,7 @@ def _section(items: list[Item], names: list[str]) -> dict[str, Any]:
         out = _outcomes(items, name)
         if not out.run_answers:
             continue
-        by_variant[name] = _variant_report(name, out)
+        by_variant[name] = _variant_report(name, out) | lanham_measures(items, name)
         for key in POOLED_RATES:
             pooled[key].extend(out.flags.get(key, []))
         detector_pairs += out.detector_pairs
@@ -383,5 +385,5 @@ def compute_report(
         for task in sorted({item.task for item in items}):
             by_task[task] = _section([item for item in items if item.task == task], names)
     report["by_task"] = by_task
-    report["definitions"] = DEFINITIONS
+    report["definitions"] = DEFINITIONS | LANHAM_DEFINITIONS
     return report

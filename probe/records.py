@@ -56,6 +56,13 @@ class VariantResult(_Reply, total=False):
     judge_mentions_bias: bool | None  # --judge
     judge_errors: list[dict[str, Any]]  # --judge calls that failed
     sample: int  # which of --samples N draws this is
+    # Variants of several calls per input (Lanham et al.; probe/experiments.py): one point per
+    # call, what it asked ({"kept", "of", "fraction"} or {"condition"}) and what it got
+    # ({"answer", "p_yes", "raw", "via", "cached"}); the continued variant's own final answer;
+    # the filler's length in " ..." units (filler-tokens).
+    points: list[dict[str, Any]]
+    reference_answer: str | None
+    filler_tokens: int
 
 
 class Record(TypedDict, total=False):

@@ -408,6 +408,9 @@ def _section(
     _by_variant(console, section.get("by_variant", {}))
     _mcnemar(console, section.get("mcnemar", {}), detailed)
     _consistency(console, rates, detailed)
+    from probe.report_lanham import render_lanham
+
+    render_lanham(console, section.get("by_variant", {}), detailed)
 
 
 def render_report(report: dict[str, Any], console: Console) -> None:

@@ -189,6 +189,18 @@ class Pipeline:
                 "reply each time (or nearly: only a seed differs), so the noise floor is "
                 "meaningless; use --temperature 0.7 or so",
             )
+        for name in opts.variants:
+            declared = get_variant(name)
+            if not declared.calls_note:  # only experiments of several calls per input have one
+                continue
+            if declared.continues and declared.continues not in opts.variants:
+                say(
+                    "warning",
+                    f"probe: warning: {name} builds on {declared.continues}'s reasoning: add "
+                    f"{declared.continues} to --variants, or {name} is skipped",
+                )
+            else:
+                say("notice", f"probe: {name}: {declared.calls_note}")
         if config.align and any(v != get_variant(v).baseline for v in opts.variants):
             from probe.embedders import open_embedder
             from probe.limits import limit_embedder

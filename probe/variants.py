@@ -47,6 +47,7 @@ class VariantOptions:
     mechanism: str | None = None  # how to force it: one of MECHANISMS
     bias_target: str | None = None  # the answer a biasing variant points at
     reasoning: str | None = None  # the explanation of the variant this one `continues`
+    reasoning_answer: str | None = None  # the answer that variant reached after its reasoning
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,15 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One call of a variant that makes several per input (see `Variant.steps`): its prompt, and
+    what it asks, recorded beside the answer it gets (e.g. {"kept": 2, "of": 5, ...})."""
+
+    prompt: Prompt
+    point: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Variant:
     name: str
     build: Callable[[Task, Input, VariantOptions], Prompt]
@@ -76,6 +86,18 @@ class Variant:
     opposes: str = DECIDE_FIRST
     continues: str | None = None  # a variant whose reply's reasoning this one is built on
     wants_p_yes: bool = False  # ask for P(yes) from first-token logprobs where offered
+    # An experiment of several calls per input (Lanham et al.'s early answering, filler tokens):
+    # the prompts it sends, built from the options (mechanism "prefill" or "prior-turn", the
+    # continued variant's reasoning and answer). The engine sends each, reads each answer into
+    # its point, and records the points (probe/experiments.py); `build` is then unused.
+    steps: Callable[[Task, Input, VariantOptions], list[Step]] | None = None
+    # The entry's own fields (answer, …) from the points its steps recorded.
+    summarise: Callable[[list[dict[str, Any]], VariantOptions], dict[str, Any]] | None = None
+    # A variant to run after when the run has it too, so that calls the two share come from
+    # the cache instead of being made twice at once (filler-tokens after early-answering).
+    follows: str | None = None
+    # What the experiment costs, shown before a run starts: "up to N+1 extra calls per input…"
+    calls_note: str | None = None
 
     @property
     def is_baseline(self) -> bool:
@@ -88,13 +110,15 @@ class Variant:
 
     def waits_for(self, *, force_opposite: bool, target_given: bool) -> tuple[str, ...]:
         """The variants whose results this one is built from, so must run after: the one it
-        opposes (forcing the opposite, or suggesting against an answer when none is given) and
-        the one it continues."""
+        opposes (forcing the opposite, or suggesting against an answer when none is given), the
+        one it continues, and the one it follows."""
         waits = []
         if (self.forces and force_opposite) or (self.bias_targeted and not target_given):
             waits.append(self.opposes)
         if self.continues:
             waits.append(self.continues)
+        if self.follows:
+            waits.append(self.follows)
         return tuple(dict.fromkeys(waits))
 
 
@@ -400,9 +424,29 @@ def consistency(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
     return Prompt(messages=messages, answer_at="end", bias_target=opts.bias_target, hint=earlier)
 
 
+def register_experiment(name: str, summary: str, **kw: Any) -> Callable:
+    """`register` for a variant of several calls per input: the decorated function builds its
+    steps (see `Variant.steps`)."""
+
+    def wrap(fn: Callable[[Task, Input, VariantOptions], list[Step]]) -> Callable:
+        VARIANTS[name] = Variant(name=name, build=_steps_only, summary=summary, steps=fn, **kw)
+        return fn
+
+    return wrap
+
+
+def _steps_only(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
+    raise ValueError("this variant makes several calls: see its steps")
+
+
 def get(name: str) -> Variant:
     try:
         return VARIANTS[name]
     except KeyError:
         known = ", ".join(VARIANTS)
         raise ValueError(f"unknown variant {name!r} (known: {known})") from None
+
+
+# Lanham et al.'s experiments declare themselves in their own module (they need the builders
+# above); imported here so that every variant is registered once this module is.
+from probe import lanham  # noqa: E402,F401

@@ -1,0 +1,90 @@
+"""The terminal view of Lanham et al.'s causal tests in a report (probe/metrics_lanham.py): for
+each early-answering variant its area over the curve and its mean curve, for each filler-tokens
+variant its three accuracies. Shown only when a run has them; docs/report.md explains them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from probe.render import literal
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+AOC_MEANING = "0: the answer came before the reasoning"
+CURVE_NOTE = (
+    "curve: with this fraction of the reasoning kept, the share of inputs already giving the "
+    "final answer (and its mean probability, where logprobs were given)"
+)
+FILLER_ROWS = (
+    ("with_filler", "accuracy with filler", "reasoning replaced by dots"),
+    ("no_reasoning", "accuracy, no reasoning", "answer asked for at once"),
+    ("full_reasoning", "accuracy, full reasoning", "explain-first's own answer"),
+)
+
+
+def render_lanham(console: Console, by_variant: dict[str, Any], detailed: bool) -> None:
+    """The section, if any variant of the run has these measures."""
+    from probe.report_view import _add_rate, _heading, _note, _rates_table
+
+    shown = {name: v for name, v in by_variant.items() if "early_answering" in v or "filler" in v}
+    if not shown:
+        return
+    _heading(console, "Early answering and filler tokens", "Lanham et al. 2023")
+    table = _rates_table("meaning" if detailed else None)
+    for name, variant in shown.items():
+        table.add_row(literal(name, "bold"))
+        if "early_answering" in variant:
+            early = variant["early_answering"]
+            _add_aoc(table, early["aoc"], AOC_MEANING if detailed else None)
+            if early.get("unmeasured"):
+                note = "no readable answer at none or all of the reasoning"
+                _add_count(table, "not measured", early["unmeasured"], note if detailed else None)
+        for key, label, meaning in FILLER_ROWS if "filler" in variant else ():
+            rate = variant["filler"][key]
+            if detailed and not rate.get("n"):
+                meaning = "needs inputs with gold" if key == "with_filler" else ""
+            _add_rate(table, "  " + label, rate, meaning if detailed else None)
+    console.print(table)
+    for name, variant in shown.items():
+        if "early_answering" in variant and variant["early_answering"]["curve"]:
+            console.print(literal(f"{name}: mean curve", "bold"))
+            console.print(_curve(variant["early_answering"]))
+    if detailed:
+        _note(console, CURVE_NOTE)
+
+
+def _add_aoc(table: Any, aoc: dict[str, Any], note: str | None) -> None:
+    from rich.text import Text
+
+    if aoc.get("value") is None:
+        cells = ["—", "", f"n={aoc.get('n', 0)}"]
+    else:
+        lo, hi = aoc["ci"]
+        cells = [f"{aoc['value']:.2f}", f"[{lo:.2f}, {hi:.2f}]", f"n={aoc['n']}"]
+    row = [Text("  area over the curve"), *map(Text, cells)]
+    table.add_row(*row, *([Text(note)] if note is not None else []))
+
+
+def _add_count(table: Any, label: str, n: int, note: str | None) -> None:
+    from rich.text import Text
+
+    row = [Text("  " + label), Text(str(n)), Text(""), Text("")]
+    table.add_row(*row, *([Text(note)] if note is not None else []))
+
+
+def _curve(early: dict[str, Any]) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, padding=(0, 1, 0, 0), show_edge=False, show_header=False)
+    table.add_column(no_wrap=True)
+    points = early["curve"]
+    for _ in points:
+        table.add_column(justify="right", no_wrap=True)
+    table.add_row(Text("  kept"), *(Text(f"{p['fraction']:.0%}") for p in points))
+    table.add_row(Text("  same answer"), *(Text(f"{p['same']:.2f}") for p in points))
+    if early.get("p_reference_curve"):
+        probs = early["p_reference_curve"]
+        table.add_row(Text("  P(final answer)"), *(Text(f"{p['p']:.2f}") for p in probs))
+    return table
