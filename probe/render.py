@@ -229,10 +229,34 @@ def _panel(
     from rich.panel import Panel
     from rich.text import Text
 
-    body = Group(_answer_line(v, display), Text(""), _ByLine(_explanation(v, diff, side)))
+    if v.get("points"):  # an experiment of several calls (early answering, filler tokens)
+        body = Group(_answer_line(v, display), Text(""), _points(v["points"], display))
+    else:
+        body = Group(_answer_line(v, display), Text(""), _ByLine(_explanation(v, diff, side)))
     return Panel(
         body, title=f"[bold]{name}[/]", subtitle=subtitle, subtitle_align="left", expand=True
     )
+
+
+def _points(points: list[dict[str, Any]], display: Any) -> Text:
+    """One line per call of an experiment: what it kept of the reasoning (or which condition it
+    was), and the answer given there."""
+    from rich.text import Text
+
+    out = Text()
+    for i, point in enumerate(points):
+        if "kept" in point:
+            what = f"{point['kept']} of {point['of']} sentences kept"
+        else:
+            what = str(point.get("condition", "call"))
+        if i:
+            out.append("\n")
+        out.append(safe(what), style="dim")
+        out.append(" → ")
+        out.append(safe(display(point.get("answer"))), style="bold")
+        if point.get("p_yes") is not None:
+            out.append(f"  P(yes) {point['p_yes']:.2f}", style="dim")
+    return out
 
 
 def render_record(record: dict[str, Any], console: Console, *, note: str | None = None) -> None:

@@ -347,3 +347,23 @@ def test_a_skipped_alignment_is_said_on_the_terminal():
         "forced: no sentence alignment (an explanation of 9000 sentences; alignment stops at 150)"
         in " ".join(out.split())
     )
+
+
+def test_an_experiments_panel_lists_each_call_and_its_answer():
+    """early-answering makes one call per truncation point: its panel says what each kept and
+    the answer given there, instead of an empty explanation."""
+    record = _record()
+    entry = records.variant_result(answer="yes")
+    records.annotate(
+        entry,
+        points=[
+            {"kept": 0, "of": 2, "fraction": 0.0, "answer": "yes", "p_yes": 0.61},
+            {"kept": 1, "of": 2, "fraction": 0.5, "answer": "no", "p_yes": None},
+            {"kept": 2, "of": 2, "fraction": 1.0, "answer": "[b]no[/b]", "p_yes": None},
+        ],
+    )
+    record["variants"]["early-answering"] = entry
+    out = " ".join(_render(record, 200).split())
+    assert "0 of 2 sentences kept → Yes P(yes) 0.61" in out
+    assert "1 of 2 sentences kept → No" in out
+    assert "[b]no[/b]" in out  # shown literally
