@@ -12,13 +12,15 @@ Scripted models of known behaviour (tests/scripted_server.py), run through the C
 And one run on the embedded model, which gives first-token probabilities of its own.
 """
 
+import asyncio
 import json
 import math
 import re
 
 import pytest
 
-from probe.providers.base import option_probabilities
+from probe.cache import CachedProvider, ResponseCache
+from probe.providers.base import Capabilities, Completion, option_probabilities
 from tests.conftest import SAMPLES
 from tests.helpers import run_cli
 from tests.scripted_server import Reply, ScriptedServer
@@ -230,3 +232,39 @@ def test_the_embedded_model_gives_both_variants_first_token_probabilities(tmp_pa
     assert "P shift to target" in shown.stdout  # the model's taste is not asserted, only the line
     report = json.loads(run_cli("report", out, "--json").stdout)
     assert report["by_variant"]["suggested"]["probability_shift"]["shift"]["n"] == 1
+
+
+class _WithLogprobs:
+    """A provider that gives first-token probabilities only when asked for them."""
+
+    model = "scripted/logprobs"
+    capabilities = Capabilities(prefill=None, prefill_known=True, logprobs=True, vision=False)
+
+    def __init__(self):
+        self.calls = 0
+
+    async def complete(self, messages, *, want_p_yes=False, **kwargs):
+        self.calls += 1
+        tokens = {"Yes": 0.7, "No": 0.3} if want_p_yes else None
+        return Completion(
+            text="Yes.", raw="Yes.", p_yes=0.7 if tokens else None, first_tokens=tokens
+        )
+
+
+def test_the_cache_keeps_requests_with_and_without_logprobs_apart(tmp_path):
+    inner = _WithLogprobs()
+    cached = CachedProvider(inner, ResponseCache(tmp_path))
+
+    def ask(want):
+        messages = [{"role": "user", "content": "Funny?"}]
+        return asyncio.run(
+            cached.complete(messages, max_tokens=5, temperature=0.0, want_p_yes=want)
+        )
+
+    plain, with_logprobs, again = ask(False), ask(True), ask(True)
+    assert inner.calls == 2  # the request with logprobs is not answered by the one without
+    assert plain.first_tokens is None
+    assert again.cached and again.first_tokens == with_logprobs.first_tokens == {
+        "Yes": 0.7,
+        "No": 0.3,
+    }
