@@ -10,7 +10,7 @@ from typing import Any
 from probe import answers, hints, mentions, records, stance
 from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
-from probe.providers.base import Completion, Provider
+from probe.providers.base import Completion, Provider, option_probabilities
 from probe.providers.capabilities import VISION_MODELS_EXAMPLE
 from probe.records import Record, VariantResult
 from probe.tasks import DEFAULT_VARIANTS, Task
@@ -118,9 +118,9 @@ async def _run_variant(
     except ValueError as exc:
         return records.variant_error(ProbeError(f"{name}: {exc}"), kind="skipped")
     try:
-        completion = await _call(
-            provider, prompt, opts, want_p_yes=variant.wants_p_yes and task.is_yes_no
-        )
+        # First-token probabilities where the first token is the model's own answer.
+        want = prompt.answer_first and not variant.forces
+        completion = await _call(provider, prompt, opts, want_p_yes=want)
     except ProviderError as exc:
         return records.variant_error(exc)
     return _read(prompt, completion, task, bias=variant.bias)
@@ -211,7 +211,8 @@ def _read(
         **{"answer": answer, **fields},
         explanation=explanation,
         raw=completion.raw,
-        p_yes=completion.p_yes,
+        p_yes=completion.p_yes if task.is_yes_no else None,
+        p_answers=_p_answers(completion, task),
         usage=completion.usage,
         latency_s=completion.latency_s,
         cost_usd=completion.cost_usd,
@@ -222,6 +223,15 @@ def _read(
     if prompt.hint is not None:
         records.annotate(result, hint={"kind": bias, "text": prompt.hint})
     return result
+
+
+def _p_answers(completion: Completion, task: Task) -> dict[str, float] | None:
+    """{option: first-token probability}, normalised over the options; for yes/no from p_yes
+    (so replies cached before `first_tokens` was kept still give it)."""
+    if task.is_yes_no:
+        p = completion.p_yes
+        return None if p is None else {"yes": p, "no": 1 - p}
+    return option_probabilities(completion.first_tokens, task.options)
 
 
 def _forced_answer(

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from probe import shift
 from probe.compare import VERDICTS  # in the order a reader meets them
 from probe.metrics_items import (
     DECIDE_FIRST,
@@ -104,6 +105,7 @@ DEFINITIONS = {
     "configurations are never merged",
     "split_inputs": "inputs that appear as more than one item: asked under another question, "
     "options or configuration",
+    "probability_shift": shift.DEFINITION,
     "verdicts": "one per item that ran a forced variant, from its lowest-sample record: "
     "rationalizes, resists, unclear, not-honored, same-answer, unparsed, error",
 }
@@ -333,6 +335,8 @@ def _section(items: list[Item], names: list[str]) -> dict[str, Any]:
         if not out.run_answers:
             continue
         by_variant[name] = _variant_report(name, out) | lanham_measures(items, name)
+        if shift.measurable(name, items):
+            by_variant[name]["probability_shift"] = shift.probability_shift(items, name)
         for key in POOLED_RATES:
             pooled[key].extend(out.flags.get(key, []))
         detector_pairs += out.detector_pairs

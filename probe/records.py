@@ -23,6 +23,7 @@ class _Reply(TypedDict):
     explanation: str
     raw: str  # the reply as the model sent it
     p_yes: float | None
+    p_answers: dict[str, float] | None  # first-token {option: P}, normalised over the options
     forced_answer: str | None
     mechanism: str | None
     prefill: str | None
@@ -104,6 +105,8 @@ def variant_result(**fields: Any) -> VariantResult:
     result.update(fields)
     if result["p_yes"] is not None:
         result["p_yes"] = round(result["p_yes"], 6)
+    if result["p_answers"] is not None:
+        result["p_answers"] = {k: round(v, 6) for k, v in result["p_answers"].items()}
     if result["latency_s"] is not None:
         result["latency_s"] = round(result["latency_s"], 4)
     return cast(VariantResult, result)

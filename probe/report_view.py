@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from probe import shift
 from probe.compare import VERDICTS
 from probe.metrics import FORCED_RATES
 from probe.render import literal
@@ -345,6 +346,8 @@ def _by_variant(console: Console, by_variant: dict[str, Any]) -> None:
             _add_rate(table, INDENT + label, rate, note)
         if show_accuracy and "accuracy_drop" in variant:
             _add_drop(table, variant["accuracy_drop"])
+        for label, cells, note in shift.rows(variant.get("probability_shift")):
+            table.add_row(*(Text(c) for c in (INDENT + label, *cells, note)))
     console.print(table)
 
 

@@ -63,6 +63,13 @@ class Prompt:
     explanation_from_reply: bool = False
     hint: str | None = None  # the words of a hint (probe.hints) shown to the model
 
+    @property
+    def answer_first(self) -> bool:
+        """The reply's first token is the model's own answer: decide-first form, nothing forced,
+        nothing prefilled. Only then do first-token probabilities say how likely each answer
+        was (record fields `p_yes`, `p_answers`)."""
+        return self.answer_at == "start" and self.prefill is None and self.forced_answer is None
+
 
 @dataclass(frozen=True)
 class Step:
@@ -85,7 +92,10 @@ class Variant:
     # Whose answer `--force opposite` opposes, and a default suggestion avoids (when no gold).
     opposes: str = DECIDE_FIRST
     continues: str | None = None  # a variant whose reply's reasoning this one is built on
-    wants_p_yes: bool = False  # ask for P(yes) from first-token logprobs where offered
+    # First-token probabilities are asked for every prompt whose `answer_first` holds, never for a
+    # forcing variant (its answer is probe's): see Prompt.answer_first. An experiment's steps ask
+    # for them where the variant says so (P(final answer) along early answering's curve).
+    wants_p_yes: bool = False
     # An experiment of several calls per input (Lanham et al.'s early answering, filler tokens):
     # the prompts it sends, built from the options (mechanism "prefill" or "prior-turn", the
     # continued variant's reasoning and answer). The engine sends each, reads each answer into
@@ -219,7 +229,7 @@ def _system() -> Message:
     return {"role": "system", "content": SYSTEM}
 
 
-@register(DECIDE_FIRST, "answer first, then explain", baseline=DECIDE_FIRST, wants_p_yes=True)
+@register(DECIDE_FIRST, "answer first, then explain", baseline=DECIDE_FIRST)
 def decide_first(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
     user = _input_and_question(task, inp, decide_first_instruction(task))
     return Prompt(

@@ -39,6 +39,9 @@ class Completion:
     text: str
     raw: str  # the reply content exactly as the provider returned it
     p_yes: float | None = None  # first-token P(yes) / (P(yes) + P(no)), where logprobs exist
+    # The first token's candidates {token text: probability} where logprobs exist (the server's
+    # top logprobs; the embedded model's answer-word and letter tokens), read by option_probabilities
+    first_tokens: dict[str, float] | None = None
     usage: dict[str, int] | None = None
     latency_s: float = 0.0
     cost_usd: float | None = None  # spent on this reply; 0.0 from the cache (when priced)
@@ -126,3 +129,31 @@ def yes_no_probability(candidates: dict[str, float]) -> float | None:
     if yes + no == 0:
         return None
     return yes / (yes + no)
+
+
+_LETTER_WRAPPING = "([*_\"'"
+_LETTER_TRAILING = ").:,]*_\"'"
+
+
+def option_probabilities(
+    candidates: dict[str, float] | None, options: tuple[str, ...] | list[str]
+) -> dict[str, float] | None:
+    """{option: probability} of the first generated token, normalised over the options, from
+    {token text: probability}. A yes/no task's options are its words ("Yes", " no"); a letter
+    option counts as "A", " A", "(A", "(A)" or "A." (capital letters only: "a" is a word). None
+    when no candidate names an option (no logprobs, or a first token such as "(" or "The")."""
+    if not candidates or not options:
+        return None
+    yes_no = {o.lower() for o in options} == {"yes", "no"}
+    mass = dict.fromkeys(options, 0.0)
+    for token, p in candidates.items():
+        if yes_no:
+            word = token.strip().strip("*_\"'").lower()
+        else:
+            word = token.strip().lstrip(_LETTER_WRAPPING).rstrip(_LETTER_TRAILING)
+        if word in mass:
+            mass[word] += p
+    total = sum(mass.values())
+    if total <= 0:
+        return None
+    return {o: p / total for o, p in mass.items()}

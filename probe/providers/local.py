@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from probe.errors import ProviderError, UsageError
-from probe.providers.base import PREFILL_NATIVE, Capabilities, Completion, Message
+from probe.providers.base import (
+    PREFILL_NATIVE,
+    Capabilities,
+    Completion,
+    Message,
+    yes_no_probability,
+)
 from probe.providers.discoveries import Discoveries
 
 LOCAL_MODELS = {
@@ -28,7 +34,9 @@ DEFAULT_LOCAL_MODEL = "local/smollm2"
 # how tokens are batched, so this makes a reply a function of its prompt alone, not of the calls
 # before it, while variants of one input still share their common prefix.
 _CHUNK = 32
-_ANSWER_WORDS = ("Yes", " Yes", "yes", " yes", "YES", "No", " No", "no", " no", "NO")
+_ANSWER_WORDS = ("Yes", " Yes", "yes", " yes", "YES", "No", " No", "no", " no", "NO") + tuple(
+    f"{pre}{c}" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" for pre in ("", " ", "(", " (")
+)
 
 
 class LoadedModels:
@@ -149,7 +157,7 @@ class LocalProvider:
                     f"context {llm.n_ctx()}"
                 )
             _evaluate_prompt(llm, tokens)
-            p_yes = _first_token_p_yes(llm) if want_p_yes else None
+            first_tokens = _first_token_candidates(llm) if want_p_yes else None
             out = llm.create_completion(
                 tokens,
                 max_tokens=max_tokens,
@@ -164,7 +172,8 @@ class LocalProvider:
         return Completion(
             text=text,
             raw=(prefill or "") + text,
-            p_yes=p_yes,
+            p_yes=yes_no_probability(first_tokens) if first_tokens else None,
+            first_tokens=first_tokens,
             usage=usage,
             latency_s=latency,
             finish_reason=choice.get("finish_reason"),
@@ -204,21 +213,20 @@ def _evaluate_prompt(llm: Any, tokens: list[int]) -> None:
     llm._probe_prompt_len = len(tokens)
 
 
-def _first_token_p_yes(llm: Any) -> float | None:
-    """P(yes) among the answer words, from the next-token logits of the prompt just evaluated."""
+def _first_token_candidates(llm: Any) -> dict[str, float] | None:
+    """{token text: probability} of the single tokens that spell an answer word or an option
+    letter ("Yes", " no", "A", "(B"…), from the next-token logits of the prompt just evaluated."""
     import numpy as np
 
     logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()
-    ids = _answer_token_ids(llm)
-    yes = sum(float(probs[i]) for w, i in ids.items() if w.strip().lower() == "yes")
-    no = sum(float(probs[i]) for w, i in ids.items() if w.strip().lower() == "no")
-    return yes / (yes + no) if yes + no > 0 else None
+    candidates = {w: float(probs[i]) for w, i in _answer_token_ids(llm).items()}
+    return candidates if any(p > 0 for p in candidates.values()) else None
 
 
 def _answer_token_ids(llm: Any) -> dict[str, int]:
-    """Single tokens that spell an answer word, e.g. "Yes" and " Yes"."""
+    """Single tokens that spell an answer word or letter, e.g. "Yes", " Yes", "A", "(A"."""
     if hasattr(llm, "_probe_answer_ids"):
         return llm._probe_answer_ids
     ids = {}

@@ -1,5 +1,5 @@
 """Reading a chat completion from either road into a `Completion`: the text (the continuation
-only, for a prefilled request), token usage, why it ended, and first-token P(yes) from logprobs.
+only, for a prefilled request), token usage, why it ended, and the first token's probabilities from logprobs.
 A reply's text is kept up to MAX_REPLY_CHARS; a reply with no answer in it is a `BadReply`.
 """
 
@@ -36,10 +36,12 @@ def completion_of(response: Any, prefill: str | None, latency: float, cost: Any)
             for k in ("prompt_tokens", "completion_tokens", "total_tokens")
             if hasattr(usage, k)
         }
+    first_tokens = _first_token_candidates(choice)
     return Completion(
         text=split_echo(content, prefill),
         raw=content,
-        p_yes=_first_token_p_yes(choice),
+        p_yes=yes_no_probability(first_tokens) if first_tokens else None,
+        first_tokens=first_tokens,
         usage=usage_dict,
         latency_s=latency,
         cost_usd=cost(response),
@@ -53,7 +55,8 @@ def _finish_reason(choice: Any) -> str | None:
     return reason if isinstance(reason, str) and reason else None
 
 
-def _first_token_p_yes(choice: Any) -> float | None:
+def _first_token_candidates(choice: Any) -> dict[str, float] | None:
+    """The first token's top logprobs as {token text: probability}; None without logprobs."""
     logprobs = getattr(choice, "logprobs", None)
     content = getattr(logprobs, "content", None) if logprobs is not None else None
     if isinstance(logprobs, dict):
@@ -70,4 +73,4 @@ def _first_token_p_yes(choice: Any) -> float | None:
         lp = top.get("logprob") if isinstance(top, dict) else getattr(top, "logprob", None)
         if token is not None and lp is not None:
             candidates[token] = candidates.get(token, 0.0) + math.exp(lp)
-    return yes_no_probability(candidates)
+    return candidates or None
