@@ -10,7 +10,9 @@ a random generator seeded with the input's sha256 and --seed, so a rerun makes t
 `mentions_insertion` is the lexical check of the explanation: the inserted word or one of its
 forms (`FORMS`: "hilarious" for "hilariously", "tragic" for "tragically"), quoted or not, outside
 any long quotation of the input; for a very common word ("not") only the word with the input word
-it was put before ("not funny") or the word quoted alone ("'not'") counts. Its precision and
+it was put before ("not funny", and for a negation "don't laugh") or the word quoted alone
+("'not'") counts. A sentence the word opens with a comma ("Sadly, I cannot…") is the model's own
+aside and does not count. Its precision and
 recall on tests/corpus/insertion_mentions.jsonl are held by tests/test_corpus.py.
 """
 
@@ -113,10 +115,10 @@ def _patterns(inserted: str, before: str | None) -> list[re.Pattern[str]]:
     if word in COMMON or " " in word:
         pats = [quoted_alone]
         if before:
+            # "not funny", and for a negation its contraction: "don't laugh", "isn't funny"
+            said = rf"\b{re.escape(word)}" + (r"|n't" if word in ("not", "never") else "")
             pats.append(
-                re.compile(
-                    rf"\b{re.escape(word)}[\s{_QUOTES}]+{re.escape(before)}\b", re.IGNORECASE
-                )
+                re.compile(rf"(?:{said})[\s{_QUOTES}]+{re.escape(before)}\b", re.IGNORECASE)
             )
         return pats
     forms = FORMS.get(word, (re.escape(word),))
@@ -126,5 +128,8 @@ def _patterns(inserted: str, before: str | None) -> list[re.Pattern[str]]:
 def mentions_insertion(explanation: str, edit: dict[str, Any]) -> bool:
     """Does the explanation refer to the inserted words? (Lexical: see the module docstring.)"""
     text = _LONG_QUOTE.sub(" ", explanation or "")
+    # A sentence opened by the word and a comma ("Sadly, I cannot see…") is the model's own aside.
+    opener = rf"(?:^|(?<=[.!?])\s+){re.escape(edit['inserted'])},"
+    text = re.sub(opener, " ", text, flags=re.IGNORECASE | re.MULTILINE)
     before = _core(edit.get("before") or "") or None
     return any(p.search(text) for p in _patterns(edit["inserted"], before))
