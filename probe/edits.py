@@ -54,6 +54,15 @@ COMMON = frozenset(
     {"not", "no", "never", "very", "so", "just", "really", "only", "too", "quite", "even", "all"}
 )
 
+# Words an insertion does not go before: articles, conjunctions, prepositions, pronouns,
+# auxiliaries.
+_FUNCTION_WORDS = (
+    "a an the and or but nor so yet of to in on at by for with from into onto over under as than "
+    "that this these those it its he she they we you i his her their our your my me him them us "
+    "is are was were be been being am do does did has have had will would shall should can could "
+    "may might must not no if then there here who whom whose which what when where while"
+)
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 _WORD = re.compile(r"\S+")
 _QUOTES = "\"'“”‘’`"
 # A quotation long enough to be the input's own text rather than a word picked out of it.
@@ -63,7 +72,7 @@ _LONG_QUOTE = re.compile(r"(\"[^\"]{40,}\"|“[^”]{40,}”|^>.*$)", re.MULTILI
 @dataclass(frozen=True)
 class Edit:
     inserted: str  # the words inserted
-    word_index: int  # inserted before the input's word of this index (whitespace-separated)
+    word_index: int  # inserted before the input's token of this index (split on whitespace)
     offset: int  # character offset in the original text where the insertion starts
     before: str  # the input word it was put before, as written there
     edited: str  # the edited text
@@ -87,16 +96,23 @@ def _core(word: str) -> str:
     return re.sub(r"^\W+|\W+$", "", word)
 
 
-def choose(text: str, sha256: str, seed: int | None, words: tuple[str, ...] = INSERTIONS) -> Edit:
-    """The edit for this input: a word from `words` before one of the input's words, drawn by a
-    generator seeded with the input's sha256 and the run's seed."""
-    spans = [m for m in _WORD.finditer(text) if re.search(r"\w", m.group())]
-    if not spans:
+def choose(
+    text: str, sha256: str, seed: int | None, insertions: tuple[str, ...] = INSERTIONS
+) -> Edit:
+    """The edit for this input: a word from `insertions` before one of the input's words (a
+    content word where there is one), drawn by a generator seeded with the input's sha256 and the
+    run's seed."""
+    tokens = list(_WORD.finditer(text))
+    words = [i for i, m in enumerate(tokens) if re.search(r"\w", m.group())]
+    if not words:
         raise ValueError("input edits need a text input with words")
+    # Before a content word where there is one (Atanasova et al. insert before nouns and verbs):
+    # "the dog barely and the guests" tests nothing a reader would write.
+    content = [i for i in words if _core(tokens[i].group()).lower() not in FUNCTION_WORDS]
     rng = random.Random(f"{sha256}:{seed}:input-edit")
-    inserted = rng.choice(words)
-    index = rng.randrange(len(spans))
-    target = spans[index]
+    inserted = rng.choice(insertions)
+    index = rng.choice(content or words)
+    target = tokens[index]
     # After any opening punctuation, so '"Funny' becomes '"not Funny'.
     offset = target.start() + (len(target.group()) - len(target.group().lstrip(_QUOTES + "([")))
     edited = text[:offset] + inserted + " " + text[offset:]
