@@ -108,7 +108,12 @@ def choose(
         raise ValueError("input edits need a text input with words")
     # Before a content word where there is one (Atanasova et al. insert before nouns and verbs):
     # "the dog barely and the guests" tests nothing a reader would write.
-    content = [i for i in words if _core(tokens[i].group()).lower() not in FUNCTION_WORDS]
+    content = [
+        i
+        for i in words
+        if re.search(r"[^\W\d_]", tokens[i].group())  # a word, not a number
+        and _core(tokens[i].group()).lower() not in FUNCTION_WORDS
+    ]
     rng = random.Random(f"{sha256}:{seed}:input-edit")
     inserted = rng.choice(insertions)
     index = rng.choice(content or words)
