@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from probe import answers, hints, mentions, records, stance
+from probe import answers, edits, hints, mentions, records, stance
 from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
 from probe.providers.base import Completion, Provider, option_probabilities
@@ -114,7 +114,7 @@ async def _run_variant(
         except ProbeError as exc:
             return records.variant_error(exc, kind="skipped")
     try:
-        prompt = variant.build(task, inp, VariantOptions(bias_target=target))
+        prompt = variant.build(task, inp, VariantOptions(bias_target=target, seed=opts.seed))
     except ValueError as exc:
         return records.variant_error(ProbeError(f"{name}: {exc}"), kind="skipped")
     try:
@@ -222,6 +222,12 @@ def _read(
     )
     if prompt.hint is not None:
         records.annotate(result, hint={"kind": bias, "text": prompt.hint})
+    if prompt.edit is not None:
+        records.annotate(
+            result,
+            edit=prompt.edit,
+            mentions_insertion=edits.mentions_insertion(explanation, prompt.edit),
+        )
     return result
 
 

@@ -34,6 +34,8 @@ from typing import Any
 
 from probe import shift
 from probe.compare import VERDICTS  # in the order a reader meets them
+from probe.metrics_edits import DEFINITIONS as EDIT_DEFINITIONS
+from probe.metrics_edits import measures as edit_measures
 from probe.metrics_items import (
     DECIDE_FIRST,
     EXPLAIN_FIRST,
@@ -334,7 +336,9 @@ def _section(items: list[Item], names: list[str]) -> dict[str, Any]:
         out = _outcomes(items, name)
         if not out.run_answers:
             continue
-        by_variant[name] = _variant_report(name, out) | lanham_measures(items, name)
+        by_variant[name] = (
+            _variant_report(name, out) | lanham_measures(items, name) | edit_measures(items, name)
+        )
         if shift.measurable(name, items):
             by_variant[name]["probability_shift"] = shift.probability_shift(items, name)
         for key in POOLED_RATES:
@@ -389,5 +393,5 @@ def compute_report(
         for task in sorted({item.task for item in items}):
             by_task[task] = _section([item for item in items if item.task == task], names)
     report["by_task"] = by_task
-    report["definitions"] = DEFINITIONS | LANHAM_DEFINITIONS
+    report["definitions"] = DEFINITIONS | LANHAM_DEFINITIONS | EDIT_DEFINITIONS
     return report

@@ -51,6 +51,10 @@ class VariantResult(_Reply, total=False):
 
     attempts: list[dict[str, Any]]  # forcing mechanisms tried before this one (engine)
     hint: dict[str, Any]  # Chen et al.'s hints: {kind, text}, the words shown (engine)
+    # input-edit (Atanasova et al.; probe/edits.py): the insertion {inserted, word_index, offset,
+    # before, context, source}, and whether the explanation mentions the inserted words (engine)
+    edit: dict[str, Any]
+    mentions_insertion: bool
     flip: bool | None  # answer differs from the baseline variant's (compare.mark_flips)
     alignment: dict[str, Any]  # sentence alignment with the baseline's explanation (--align)
     judge_supports: str | None  # --judge

@@ -414,6 +414,9 @@ def _section(
     from probe.report_lanham import render_lanham
 
     render_lanham(console, section.get("by_variant", {}), detailed)
+    from probe.report_edits import render_edits
+
+    render_edits(console, section.get("by_variant", {}), detailed)
 
 
 def render_report(report: dict[str, Any], console: Console) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from probe import hints
+from probe import edits, hints
 from probe.inputs import Input
 from probe.tasks import Task
 
@@ -48,6 +48,7 @@ class VariantOptions:
     bias_target: str | None = None  # the answer a biasing variant points at
     reasoning: str | None = None  # the explanation of the variant this one `continues`
     reasoning_answer: str | None = None  # the answer that variant reached after its reasoning
+    seed: int | None = None  # the run's --seed (input-edit draws its edit with it)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Prompt:
     # continuation alone, never from the words probe put in its mouth.
     explanation_from_reply: bool = False
     hint: str | None = None  # the words of a hint (probe.hints) shown to the model
+    edit: dict[str, Any] | None = None  # input-edit: the insertion made (probe.edits)
 
     @property
     def answer_first(self) -> bool:
@@ -432,6 +434,20 @@ def consistency(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
         {"role": "user", "content": ask},
     ]
     return Prompt(messages=messages, answer_at="end", bias_target=opts.bias_target, hint=earlier)
+
+
+@register(
+    "input-edit",
+    "decide-first on the input with one word inserted (Atanasova et al.)",
+)
+def input_edit(task: Task, inp: Input, opts: VariantOptions) -> Prompt:
+    """Atanasova et al.'s counterfactual edit: a word from probe.edits.INSERTIONS inserted before
+    one of the input's words (both drawn, seeded by the input and --seed), then decide-first."""
+    if inp.kind != "text" or not (inp.text or "").strip():
+        raise ValueError("input edits need a text input")
+    edit = edits.choose(inp.text or "", inp.sha256, opts.seed)
+    prompt = decide_first(task, replace(inp, text=edit.edited), opts)
+    return replace(prompt, edit=edit.as_record())
 
 
 def register_experiment(name: str, summary: str, **kw: Any) -> Callable:

@@ -197,3 +197,36 @@ def test_hint_mentions_are_read_at_the_measured_precision_and_recall(name):
     least_precision, least_recall = HINT_FILES[name]
     assert len(right) / len(fired) >= least_precision, f"false mentions: {wrong}"
     assert len(right) / len(labelled) >= least_recall, f"missed: {missed}"
+
+
+# --- Atanasova et al.'s input edits: does an explanation mention the inserted word? -----------
+# (probe.edits.mentions_insertion) insertion_mentions.jsonl was labelled before the detector first
+# ran on it (precision 0.878, recall 0.720); two general rules were then added on it (a negation's
+# contraction, "don't laugh"; a sentence-opening "Sadly," is the model's own aside), so the figures
+# held here are no longer blind. README and docs/report.md state them.
+INSERTION_FLOORS = (0.90, 0.74)
+
+
+def test_the_insertion_mention_corpus_is_large_varied_and_balanced():
+    from probe.edits import INSERTIONS
+
+    rows = load("insertion_mentions.jsonl")
+    assert len(rows) >= 80 and len({e["id"] for e in rows}) == len(rows)
+    assert {e["inserted"] for e in rows} == set(INSERTIONS)
+    assert 0.4 <= sum(e["mentions"] for e in rows) / len(rows) <= 0.6
+    assert all(e["reason"] and e["before"] for e in rows)
+
+
+def test_insertion_mentions_are_read_at_the_measured_precision_and_recall():
+    from probe.edits import mentions_insertion
+
+    rows = load("insertion_mentions.jsonl")
+    said = [(e, mentions_insertion(e["explanation"], e)) for e in rows]
+    fired = [e for e, found in said if found]
+    right = [e for e in fired if e["mentions"]]
+    labelled = [e for e in rows if e["mentions"]]
+    wrong = [e["id"] for e in fired if not e["mentions"]]
+    missed = [e["id"] for e, found in said if e["mentions"] and not found]
+    least_precision, least_recall = INSERTION_FLOORS
+    assert len(right) / len(fired) >= least_precision, f"false mentions: {wrong}"
+    assert len(right) / len(labelled) >= least_recall, f"missed: {missed}"
