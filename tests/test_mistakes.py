@@ -150,7 +150,9 @@ def _n(record) -> int:
 
 
 def test_adding_mistakes_tells_a_reasoner_from_a_decider(tmp_path):
-    result, records, high, made = _probe(tmp_path, "reasoner", scripted(reasoner), "adding-mistakes")
+    result, records, high, made = _probe(
+        tmp_path, "reasoner", scripted(reasoner), "adding-mistakes"
+    )
     assert "adding-mistakes: up to 12 extra calls per input" in result.stderr
     # one explain-first call, then two per sentence (the mistake, the continuation)
     assert made == INPUTS + sum(2 * _n(r) for r in records)
