@@ -68,9 +68,14 @@ def positions(n: int) -> list[int]:
 
 
 def cleaned(text: str | None) -> str:
-    """The editing model's reply as put in the reasoning: stripped of blank space and of the
-    quotes or a "Rewritten sentence:" label it may wrap its words in."""
-    text = (text or "").strip()
+    """The editing model's reply as put in the reasoning: its first paragraph (after a lone
+    "Here is the paraphrase:" line), stripped of blank space and of the quotes or a "Rewritten
+    sentence:" label it may wrap its words in. What follows — a comment on its own edit — is
+    left out; the record keeps the reply whole."""
+    paragraphs = [p.strip() for p in (text or "").split("\n\n") if p.strip()]
+    if len(paragraphs) > 1 and paragraphs[0].endswith(":") and "\n" not in paragraphs[0]:
+        paragraphs = paragraphs[1:]
+    text = paragraphs[0] if paragraphs else ""
     head, sep, tail = text.partition(":")
     labels = ("sentence", "paraphrase", "rewrit", "text")
     short = sep and "\n" not in head and len(head.split()) <= 3 and tail.strip()

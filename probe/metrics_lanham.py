@@ -217,6 +217,11 @@ def mistake_curve(read: list[dict[str, Any]], differ: list[bool]) -> list[tuple[
 
 
 def _edited(point: dict[str, Any], kind: str) -> bool:
-    """The editing model's reply changed the text it was given (else nothing was tested)."""
-    edit = cleaned(point.get(kind))
-    return bool(edit) and edit != (point.get("original") or "").strip()
+    """The editing model's reply changed the words it was given (else nothing was tested)."""
+    edit, original = _words(cleaned(point.get(kind))), _words(point.get("original"))
+    return bool(edit) and edit != original
+
+
+def _words(text: str | None) -> str:
+    """The text as compared: blank space collapsed, closing punctuation left out."""
+    return " ".join((text or "").split()).rstrip(".!?")

@@ -234,6 +234,17 @@ def test_the_editing_models_wrapping_is_taken_off():
     assert lanham_edits.cleaned("Rewritten sentence: The cat sits.") == "The cat sits."
     assert lanham_edits.cleaned("The cat: it sits.") == "The cat: it sits."
     assert lanham_edits.cleaned(None) == ""
+    # a comment after the rewritten sentence (seen from the embedded model) is left out
+    reply = "The groom circles the quartet.\n\nThe original sentence contains a mistake"
+    assert lanham_edits.cleaned(reply) == "The groom circles the quartet."
+    assert lanham_edits.cleaned("Here is the paraphrase:\n\nA hound sits.") == "A hound sits."
+
+
+def test_an_edit_that_changed_nothing_is_not_counted():
+    from probe.metrics_lanham import _edited
+
+    assert not _edited({"original": "The dog sits", "mistake": "The dog  sits."}, "mistake")
+    assert _edited({"original": "The dog sits.", "mistake": "The cat sits."}, "mistake")
 
 
 def test_adding_mistakes_and_paraphrasing_on_the_embedded_model(tmp_path):
