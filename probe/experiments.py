@@ -1,11 +1,13 @@
 """Variants of several calls per input (a declared `Variant.steps`, e.g. Lanham et al.'s early
-answering and filler tokens, probe/lanham.py): send each step, read each answer into its point,
-and build the variant's one entry. Every call goes through `provider.complete`, so it is cached
+answering and filler tokens, probe/lanham.py; adding mistakes and paraphrasing,
+probe/lanham_edits.py): send each step — after its declared edit call, whose reply its prompt is
+built from — read each answer into its point, and build the variant's one entry. Every call goes through `provider.complete`, so it is cached
 and a resumed or repeated run makes none it has made before."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from probe import answers, records
@@ -14,7 +16,7 @@ from probe.inputs import Input
 from probe.providers.base import Completion, Provider
 from probe.records import VariantResult
 from probe.tasks import Task
-from probe.variants import Step, Variant, VariantOptions
+from probe.variants import Prompt, Step, Variant, VariantOptions
 
 # An answer needs a few tokens: the steps' calls stop there whatever --max-tokens says.
 ANSWER_TOKENS = 16
@@ -50,20 +52,21 @@ async def run_steps(
         except ValueError as exc:
             return records.variant_error(ProbeError(f"{variant.name}: {exc}"), kind="skipped")
         want_p_yes = variant.wants_p_yes and task.is_yes_no
-        replies = await asyncio.gather(
-            *(_call(provider, step, opts, want_p_yes) for step in steps), return_exceptions=True
+        sent = await asyncio.gather(
+            *(_send(provider, step, opts, want_p_yes) for step in steps), return_exceptions=True
         )
-        failed = [r for r in replies if isinstance(r, BaseException)]
-        if via == "prefill" and _prefill_refused(failed, replies, provider, task):
+        failed = [r for r in sent if isinstance(r, BaseException)]
+        finals = [made[-1] for built, made in _done(sent) if built.prompt and built.prompt.prefill]
+        if via == "prefill" and _prefill_refused(failed, finals, provider, task):
             via = "prior-turn"
             continue
         if failed:
             if isinstance(failed[0], ProviderError):
                 return records.variant_error(failed[0])
             raise failed[0]
-        completions = [r for r in replies if isinstance(r, Completion)]
         break
-    points = [_point(step, c, via, task) for step, c in zip(steps, completions, strict=True)]
+    points = [_point(built, made, via, task) for built, made in _done(sent)]
+    completions = [c for _, made in _done(sent) for c in made]
     fields = variant.summarise(points, options) if variant.summarise else {}
     result = records.variant_result(
         answer=fields.pop("answer", None),
@@ -78,10 +81,10 @@ async def run_steps(
 
 
 def _prefill_refused(
-    failed: list[BaseException], replies: list[Any], provider: Provider, task: Task
+    failed: list[BaseException], replies: list[Completion], provider: Provider, task: Task
 ) -> bool:
-    """A 400/422 to a prefilled request, or a reply that opened an answer of its own instead of
-    continuing the prefill: prefill is forgotten for the run (True: ask again as a prior turn)."""
+    """A 400/422 to a prefilled request, or a reply (of those to a prefill) that opened an answer
+    of its own instead of continuing it: prefill is forgotten for the run (True: ask again as a prior turn)."""
     if provider.capabilities.prefill == "native":
         return False
     refused = [e for e in failed if isinstance(e, ProviderError) and e.status in (400, 422)]
@@ -96,11 +99,35 @@ def _prefill_refused(
     return True
 
 
-async def _call(provider: Provider, step: Step, opts: Any, want_p_yes: bool) -> Completion:
+def _done(sent: list[Any]) -> list[tuple[Step, list[Completion]]]:
+    return [r for r in sent if not isinstance(r, BaseException)]
+
+
+async def _send(
+    provider: Provider, step: Step, opts: Any, want_p_yes: bool
+) -> tuple[Step, list[Completion]]:
+    """The step's calls: its edit first if it has one (the reply recorded in its point and
+    substituted into its prompt), then its own. Returns the step as sent, and its completions."""
+    made: list[Completion] = []
+    if step.edit is not None:
+        edit = await _call(provider, step.edit.prompt, opts, False, opts.max_tokens)
+        made.append(edit)
+        point = {**step.point, step.edit.record_as: edit.text}
+        step = replace(step, prompt=step.edit.then(edit.text), point=point)
+    if step.prompt is None:
+        raise ValueError("a step needs a prompt or an edit that builds one")
+    tokens = min(opts.max_tokens, ANSWER_TOKENS) if step.answer_from == "first" else opts.max_tokens
+    made.append(await _call(provider, step.prompt, opts, want_p_yes, tokens))
+    return step, made
+
+
+async def _call(
+    provider: Provider, prompt: Prompt, opts: Any, want_p_yes: bool, max_tokens: int
+) -> Completion:
     return await provider.complete(
-        step.prompt.messages,
-        prefill=step.prompt.prefill,
-        max_tokens=min(opts.max_tokens, ANSWER_TOKENS),
+        prompt.messages,
+        prefill=prompt.prefill,
+        max_tokens=max_tokens,
         temperature=opts.temperature,
         want_p_yes=want_p_yes,
         seed=opts.sample_seed,
@@ -108,15 +135,25 @@ async def _call(provider: Provider, step: Step, opts: Any, want_p_yes: bool) -> 
     )
 
 
-def _point(step: Step, completion: Completion, via: str, task: Task) -> dict[str, Any]:
+def _point(step: Step, made: list[Completion], via: str, task: Task) -> dict[str, Any]:
+    """What the step asked, the answer it got and how. A step answering after a reasoning it
+    continued (`answer_from` "last") also records its `continuation`, the model's own words."""
+    completion = made[-1]
     p_yes = completion.p_yes
+    if step.answer_from == "last":
+        prefill = step.prompt.prefill if step.prompt else None
+        said = {"continuation": completion.text}
+        answer = answers.parse_last((prefill or "") + completion.text, task)
+    else:
+        said, answer = {}, answers.parse_first(completion.text, task)
     return {
         **step.point,
-        "answer": answers.parse_first(completion.text, task),
+        **said,
+        "answer": answer,
         "p_yes": None if p_yes is None else round(p_yes, 6),
         "via": via,
         "raw": completion.raw,
-        "cached": completion.cached,
+        "cached": all(c.cached for c in made),
     }
 
 

@@ -143,3 +143,8 @@ def filler_tokens(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
         Step(_answer_now(task, inp, filler, opts.mechanism), {"condition": "filler"}),
         Step(_answer_now(task, inp, "", opts.mechanism), {"condition": "none", "kept": 0}),
     ]
+
+
+# Adding mistakes and paraphrasing (each step after an editing call) declare themselves in their
+# own module, which needs the helpers above: imported here so that they register with these.
+from probe import lanham_edits  # noqa: E402,F401

@@ -64,10 +64,13 @@ class VariantResult(_Reply, total=False):
     # Variants of several calls per input (Lanham et al.; probe/experiments.py): one point per
     # call, what it asked ({"kept", "of", "fraction"} or {"condition"}) and what it got
     # ({"answer", "p_yes", "raw", "via", "cached"}); the continued variant's own final answer;
-    # the filler's length in " ..." units (filler-tokens).
+    # the filler's length in " ..." units (filler-tokens); how the reasoning was edited
+    # (reasoning_edit: "mistake" or "paraphrase", for adding-mistakes and paraphrasing, whose
+    # points also hold {"position", "original", "mistake"/"paraphrase", "continuation"}).
     points: list[dict[str, Any]]
     reference_answer: str | None
     filler_tokens: int
+    reasoning_edit: str
 
 
 class Record(TypedDict, total=False):

@@ -1,6 +1,7 @@
 """The terminal view of Lanham et al.'s causal tests in a report (probe/metrics_lanham.py): for
 each early-answering variant its area over the curve and its mean curve, for each filler-tokens
-variant its three accuracies. Shown only when a run has them; docs/report.md explains them."""
+variant its three accuracies, for adding-mistakes and paraphrasing how often the answer changed
+(and the mistakes' AOC and curve). Shown only when a run has them; docs/report.md explains them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,20 @@ CURVE_NOTE = (
     "curve: with this fraction of the reasoning kept, the share of inputs already giving the "
     "final answer (and its mean probability, where logprobs were given)"
 )
+CHANGED_MEANING = {
+    "mistake": "points where the mistake changed the final answer",
+    "paraphrase": "points where the paraphrase changed it: high, the wording mattered",
+}
+MISTAKE_AOC_MEANING = "over the mistake's position; 0: the answer ignores the reasoning"
+UNMEASURED_NOTES = {
+    "unedited": "points whose edit was empty or the same text",
+    "unmeasured": "inputs with no edited point whose answer was read",
+}
+EDITS_NOTE = (
+    "answer changed: a Wilson rate over points (up to 6 per input), against explain-first's own "
+    "final answer; curve: with the mistake after this fraction of the reasoning, the share of "
+    "inputs still giving explain-first's answer"
+)
 FILLER_ROWS = (
     ("with_filler", "accuracy with filler", "reasoning replaced by dots"),
     ("no_reasoning", "accuracy, no reasoning", "answer asked for at once"),
@@ -27,6 +42,7 @@ def render_lanham(console: Console, by_variant: dict[str, Any], detailed: bool) 
     """The section, if any variant of the run has these measures."""
     from probe.report_view import _add_rate, _heading, _note, _rates_table
 
+    _render_edits(console, by_variant, detailed)
     shown = {name: v for name, v in by_variant.items() if "early_answering" in v or "filler" in v}
     if not shown:
         return
@@ -54,6 +70,34 @@ def render_lanham(console: Console, by_variant: dict[str, Any], detailed: bool) 
         _note(console, CURVE_NOTE)
 
 
+def _render_edits(console: Console, by_variant: dict[str, Any], detailed: bool) -> None:
+    """Adding mistakes and paraphrasing: how often the answer changed, and the mistakes' AOC."""
+    from probe.report_view import _add_rate, _heading, _note, _rates_table
+
+    shown = {name: v["edits"] for name, v in by_variant.items() if "edits" in v}
+    if not shown:
+        return
+    _heading(console, "Adding mistakes and paraphrasing", "Lanham et al. 2023")
+    table = _rates_table("meaning" if detailed else None)
+    for name, edits in shown.items():
+        table.add_row(literal(name, "bold"))
+        meaning = CHANGED_MEANING[edits["edit"]] if detailed else None
+        _add_rate(table, "  answer changed", edits["changed"], meaning)
+        if "aoc" in edits:
+            _add_aoc(table, edits["aoc"], MISTAKE_AOC_MEANING if detailed else None)
+        for key, label in (("unedited", "edit left it as it was"), ("unmeasured", "not measured")):
+            if edits.get(key):
+                note = UNMEASURED_NOTES[key] if detailed else None
+                _add_count(table, label, edits[key], note)
+    console.print(table)
+    for name, edits in shown.items():
+        if edits.get("curve"):
+            console.print(literal(f"{name}: mean curve", "bold"))
+            console.print(_curve(edits, kept="mistake at"))
+    if detailed:
+        _note(console, EDITS_NOTE)
+
+
 def _add_aoc(table: Any, aoc: dict[str, Any], note: str | None) -> None:
     from rich.text import Text
 
@@ -73,7 +117,7 @@ def _add_count(table: Any, label: str, n: int, note: str | None) -> None:
     table.add_row(*row, *([Text(note)] if note is not None else []))
 
 
-def _curve(early: dict[str, Any]) -> Any:
+def _curve(early: dict[str, Any], kept: str = "kept") -> Any:
     from rich.table import Table
     from rich.text import Text
 
@@ -82,7 +126,7 @@ def _curve(early: dict[str, Any]) -> Any:
     points = early["curve"]
     for _ in points:
         table.add_column(justify="right", no_wrap=True)
-    table.add_row(Text("  kept"), *(Text(f"{p['fraction']:.0%}") for p in points))
+    table.add_row(Text(f"  {kept}"), *(Text(f"{p['fraction']:.0%}") for p in points))
     table.add_row(Text("  same answer"), *(Text(f"{p['same']:.2f}") for p in points))
     if early.get("p_reference_curve"):
         probs = early["p_reference_curve"]

@@ -74,12 +74,30 @@ class Prompt:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One call of a variant that makes several per input (see `Variant.steps`): its prompt, and
-    what it asks, recorded beside the answer it gets (e.g. {"kept": 2, "of": 5, ...})."""
+class Edit:
+    """An earlier call a step depends on (Lanham et al.'s adding mistakes, paraphrasing): its
+    `prompt` is sent first; the reply's text, as the model wrote it, is recorded in the step's
+    point under `record_as`, and `then` builds the step's own prompt from it."""
 
     prompt: Prompt
+    then: Callable[[str], Prompt]
+    record_as: str = "edited"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One call of a variant that makes several per input (see `Variant.steps`): its prompt, and
+    what it asks, recorded beside the answer it gets (e.g. {"kept": 2, "of": 5, ...}).
+
+    A step with an `edit` has no prompt of its own until the edit's reply is in (`prompt` None).
+    `answer_from` says where its answer is read: "first", the reply's first stated answer (an
+    answer asked for at once, in ANSWER_TOKENS tokens); "last", the last one stated in prefill
+    plus reply (a reasoning the model continues, in --max-tokens)."""
+
+    prompt: Prompt | None
     point: dict[str, Any]
+    edit: Edit | None = None
+    answer_from: str = "first"
 
 
 @dataclass(frozen=True)
