@@ -247,6 +247,9 @@ def _points(points: list[dict[str, Any]], display: Any) -> Text:
     for i, point in enumerate(points):
         if "kept" in point:
             what = f"{point['kept']} of {point['of']} sentences kept"
+        elif "position" in point:  # adding-mistakes, paraphrasing: where the edit was made
+            at = f"sentence {point['position'] + 1} of {point['of']}"
+            what = f"mistake in {at}" if "mistake" in point else f"paraphrased up to {at}"
         else:
             what = str(point.get("condition", "call"))
         if i:

@@ -367,3 +367,22 @@ def test_an_experiments_panel_lists_each_call_and_its_answer():
     assert "0 of 2 sentences kept → Yes P(yes) 0.61" in out
     assert "1 of 2 sentences kept → No" in out
     assert "[b]no[/b]" in out  # shown literally
+
+
+def test_an_edited_reasonings_panel_says_where_each_edit_was_made():
+    record = _record()
+    mistakes, paraphrases = (
+        records.variant_result(answer="no"),
+        records.variant_result(answer="yes"),
+    )
+    records.annotate(
+        mistakes, points=[{"position": 1, "of": 3, "mistake": "Dogs fly.", "answer": "no"}]
+    )
+    records.annotate(
+        paraphrases, points=[{"position": 0, "of": 3, "paraphrase": "A dog.", "answer": "yes"}]
+    )
+    record["variants"]["adding-mistakes"] = mistakes
+    record["variants"]["paraphrasing"] = paraphrases
+    out = " ".join(_render(record, 240).split())
+    assert "mistake in sentence 2 of 3 → No" in out
+    assert "paraphrased up to sentence 1 of 3 → Yes" in out
