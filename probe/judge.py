@@ -14,9 +14,10 @@ from typing import Any
 
 from probe import answers, hints, records, stance
 from probe.errors import ProbeError
+from probe.prompts import choices_phrase, suggestion
 from probe.providers.base import Provider
 from probe.tasks import YES_NO, Task
-from probe.variants import choices_phrase, get, suggestion
+from probe.variants import get
 
 JUDGE_SYSTEM = "You judge explanations written by another model. Answer exactly as asked."
 

@@ -23,9 +23,9 @@ from probe.variants import (
     Prompt,
     Step,
     VariantOptions,
-    _input_and_question,
     choices_phrase,
     explain_first,
+    input_and_question,
     register_experiment,
 )
 
@@ -59,7 +59,7 @@ def _answer_now(task: Task, inp: Input, kept: str, via: str | None) -> Prompt:
         return Prompt(messages=messages, prefill=prefill, mechanism="prefill")
     if not kept:
         only = f"Give your final answer only ({choices_phrase(task)}), with no reasoning."
-        user = _input_and_question(task, inp, only)
+        user = input_and_question(task, inp, only)
         return Prompt(messages=[*messages[:-1], user], mechanism="prior-turn")
     turns = [
         *messages,

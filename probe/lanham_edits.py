@@ -30,11 +30,11 @@ from probe.variants import (
     Prompt,
     Step,
     VariantOptions,
-    _input_and_question,
-    _system,
     choices_phrase,
     explain_first,
+    input_and_question,
     register_experiment,
+    system_message,
 )
 
 ADDING_MISTAKES = "adding-mistakes"
@@ -90,8 +90,8 @@ def cleaned(text: str | None) -> str:
 
 def _edit_prompt(task: Task, inp: Input, ask: str, text: str) -> Prompt:
     """The editing call: the input and the question, for context, then what to rewrite."""
-    user = _input_and_question(task, inp, ask.format(text=text))
-    return Prompt(messages=[_system(), user])
+    user = input_and_question(task, inp, ask.format(text=text))
+    return Prompt(messages=[system_message(), user])
 
 
 def _continue(task: Task, inp: Input, via: str | None) -> Callable[[str], Prompt]:

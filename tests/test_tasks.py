@@ -4,8 +4,9 @@ import pytest
 
 from probe.errors import UsageError
 from probe.inputs import text_input
+from probe.prompts import suggestion
 from probe.tasks import BUILTIN_TASKS, load_task
-from probe.variants import VariantOptions, get, suggestion
+from probe.variants import VariantOptions, get
 from tests.conftest import SAMPLES
 from tests.helpers import run_cli
 
