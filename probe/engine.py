@@ -73,6 +73,7 @@ async def probe_input(
         # In waves: a variant runs once every variant it is built from (and that this run
         # runs) has its result; the rest of a wave run together.
         ready = [v for v in pending if all(w in results for w in _waits(v, opts, given))]
+        ready = ready or pending  # never hang: declarations hold no cycle (tests/test_variants.py)
         done = await asyncio.gather(
             *(_run_variant(v, inp, task, provider, opts, given, results) for v in ready)
         )

@@ -130,3 +130,21 @@ def test_every_variant_declares_what_the_rest_of_probe_asks():
     assert get("forced").waits_for(force_opposite=False, target_given=False) == ()
     assert get("suggested").waits_for(force_opposite=False, target_given=False) == ("decide-first",)
     assert get("suggested").waits_for(force_opposite=False, target_given=True) == ()
+
+
+def test_what_variants_wait_for_holds_no_cycle():
+    """The engine runs variants in waves by what each waits for; a cycle would leave a wave
+    empty. Every declaration, in the case that waits most (forcing the opposite, no target)."""
+
+    def waits(name):
+        return get(name).waits_for(force_opposite=True, target_given=False)
+
+    for start in VARIANTS:
+        seen, todo = set(), list(waits(start))
+        while todo:
+            name = todo.pop()
+            assert name != start, f"{start} waits for itself through {sorted(seen)}"
+            assert name in VARIANTS, f"{start} waits for unknown variant {name}"
+            if name not in seen:
+                seen.add(name)
+                todo.extend(waits(name))
