@@ -205,7 +205,9 @@ def test_filler_tokens_accuracy_against_no_reasoning_and_full_reasoning(tmp_path
         fillers = [prefill_of(p) for p in server.requests if (prefill_of(p) or "").startswith(".")]
     assert result.exit_code == 0, result.stderr
     assert "filler-tokens: 2 extra calls per input" in result.stderr
-    entry = json.loads(out.read_text().splitlines()[0])["variants"]["filler-tokens"]
+    # records are written as inputs finish, in no fixed order: f0's (gold no) by its id
+    by_id = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    entry = by_id["f0"]["variants"]["filler-tokens"]
     assert [p["condition"] for p in entry["points"]] == ["filler", "none"]
     # " ..." units of about the reasoning's token length (4 characters a token)
     assert entry["filler_tokens"] == round(len("Nothing unexpected.") / 4)
