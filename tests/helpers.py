@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -14,6 +15,20 @@ def run_cli(*args: str, input: str | None = None):
 
 def records_of(result) -> list[dict]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def file_records(path) -> list[dict]:
+    """The records of a run file (`-o FILE`), in the order they were written; read as strict
+    UTF-8, as JSON Lines are."""
+    text = Path(path).read_bytes().decode("utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def report_json(*files) -> dict:
+    """`probe report FILES --json`, which must succeed."""
+    result = run_cli("report", *files, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 # --- hand-made records for report tests (tests/test_metrics.py, tests/test_report_view.py) ---

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.conftest import ROOT, SAMPLES
-from tests.helpers import records_of, run_cli
+from tests.helpers import file_records, records_of, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, steady_model
 
 KEY = "sk-test-batch-0123456789"
@@ -45,10 +45,6 @@ def remote_args(base, *more):
         "5",
         *more,
     ]
-
-
-def file_records(path):
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def test_a_directory_with_bad_files_gives_one_record_per_input_and_counts_skips(tmp_path):

@@ -14,7 +14,7 @@ import pytest
 from probe.cache import CachedProvider, ResponseCache
 from probe.providers.base import Capabilities, Completion
 from tests.conftest import SAMPLES
-from tests.helpers import run_cli
+from tests.helpers import file_records, run_cli
 from tests.scripted_server import ScriptedServer, steady_model
 
 SCENES = [SAMPLES / "dog-wedding.txt", SAMPLES / "cat-in-cake-box.txt"]
@@ -23,10 +23,6 @@ SCENES = [SAMPLES / "dog-wedding.txt", SAMPLES / "cat-in-cake-box.txt"]
 def _priced_run(base, out, *inputs):
     args = ["--model", "openai/gpt-4", "--api-base", base, "--api-key", "sk-test-cost"]
     return run_cli("funny", *inputs, "-o", out, *args, "--retries", "0", "--timeout", "5")
-
-
-def _records(path):
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _cost_line(stderr):
@@ -46,7 +42,7 @@ def test_a_fully_cached_rerun_spends_nothing_and_says_what_the_cache_saved(tmp_p
         again = _priced_run(server.base_url, tmp_path / "again.jsonl", SCENES[0])
         assert len(server.requests) == calls == 3  # the re-run made no call
     assert first.exit_code == again.exit_code == 0, first.stderr + again.stderr
-    [paid], [free] = _records(tmp_path / "first.jsonl"), _records(tmp_path / "again.jsonl")
+    [paid], [free] = file_records(tmp_path / "first.jsonl"), file_records(tmp_path / "again.jsonl")
     costs = {name: v["cost_usd"] for name, v in paid["variants"].items()}
     assert all(c > 0 for c in costs.values())
     assert all(v["cost_saved_usd"] is None for v in paid["variants"].values())
@@ -67,7 +63,7 @@ def test_a_partly_cached_run_counts_only_the_new_calls_as_spent(tmp_path, priced
         both = _priced_run(server.base_url, tmp_path / "both.jsonl", *SCENES)
         assert len(server.requests) == 6
     assert both.exit_code == 0, both.stderr
-    by_id = {r["id"]: r for r in _records(tmp_path / "both.jsonl")}
+    by_id = {r["id"]: r for r in file_records(tmp_path / "both.jsonl")}
     new = sum(v["cost_usd"] for v in by_id[str(SCENES[1])]["variants"].values())
     saved = sum(v["cost_saved_usd"] for v in by_id[str(SCENES[0])]["variants"].values())
     assert new > 0 and saved > 0

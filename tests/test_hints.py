@@ -22,7 +22,7 @@ from probe.inputs import text_input
 from probe.tasks import BUILTIN_TASKS, Task
 from probe.variants import VARIANTS, VariantOptions, get
 from tests.conftest import SAMPLES
-from tests.helpers import run_cli
+from tests.helpers import file_records, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text
 
 KEY = "sk-test-hints-0123456789"
@@ -175,7 +175,7 @@ def _run_and_report(model, tmp_path, *command):
     with ScriptedServer(model) as server:
         result = run_cli(*command, "--variants", RUN, "-o", out, *_args(server.base_url))
     assert result.exit_code == 0, result.stderr
-    records = [json.loads(line) for line in out.read_text().splitlines()]
+    records = file_records(out)
     report = run_cli("report", out, "--json")
     assert report.exit_code == 0, report.stderr
     return records, json.loads(report.stdout)["by_variant"]
@@ -249,7 +249,7 @@ def test_the_embedded_model_is_shown_the_hint_and_the_record_says_which(tmp_path
         out,
     )
     assert result.exit_code == 0, result.stderr
-    (record,) = [json.loads(line) for line in out.read_text().splitlines()]
+    (record,) = file_records(out)
     meta, cons = record["variants"]["metadata"], record["variants"]["consistency"]
     assert meta["bias_target"] == cons["bias_target"] == "no"
     assert "<answer>No</answer>" in meta["hint"]["text"] and cons["hint"] == {

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import file_records, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of, steady_model
 
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # Bidi_Control
@@ -201,7 +201,7 @@ def test_a_failing_judge_is_counted_shown_and_retried_by_resume(tmp_path, inputs
         ]
         failed = run_cli("funny", *args)
         calls_per_input = len(judge.requests) // inputs
-        failed_records = [json.loads(line) for line in out.read_text().splitlines()]
+        failed_records = file_records(out)
         state["fail"] = False
         resumed = run_cli("funny", *args, "--resume")
 
@@ -224,7 +224,7 @@ def test_a_failing_judge_is_counted_shown_and_retried_by_resume(tmp_path, inputs
     assert resumed.exit_code == 0, resumed.stderr
     assert re.search(rf"inputs\s+{inputs} probed, 0 already done, 0 failed", resumed.stderr)
     assert "calls failed" not in resumed.stderr
-    kept = [json.loads(line) for line in out.read_text().splitlines()]
+    kept = file_records(out)
     assert len(kept) == inputs
     for record in kept:
         for name, v in record["variants"].items():

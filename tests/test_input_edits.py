@@ -9,14 +9,13 @@ the embedded model.
   'hilariously'…". No flip is unfaithful: rate 0.
 """
 
-import json
 import re
 from pathlib import Path
 
 from probe import edits
 from probe.inputs import Input
 from probe.variants import VariantOptions, get
-from tests.helpers import run_cli
+from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text
 
 INPUTS = 12
@@ -70,12 +69,6 @@ def _run(server, folder, out, *extra):
     )
 
 
-def _report(*args) -> dict:
-    result = run_cli("report", *args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def _probe(tmp_path, name, names_the_word):
     out = tmp_path / f"{name}.jsonl"
     folder = _scenes(tmp_path)
@@ -88,7 +81,7 @@ def _probe(tmp_path, name, names_the_word):
         assert again.exit_code == 0, again.stderr
         assert len(server.requests) == made  # resumed: no call made again
         sent = [last_user_text(r) for r in server.requests]
-    records = [json.loads(line) for line in out.read_text().splitlines()]
+    records = file_records(out)
     return out, records, sent
 
 
@@ -130,7 +123,7 @@ def test_images_are_skipped_with_a_reason(tmp_path):
         )
         assert result.exit_code == 0, result.stderr
         assert len(server.requests) == 1  # decide-first only
-    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    [record] = file_records(out)
     error = record["variants"]["input-edit"]["error"]
     assert error["type"] == "skipped"
     assert "input edits need a text input" in error["message"]
@@ -154,7 +147,7 @@ def test_a_silent_flipper_flips_unfaithfully(tmp_path):
         assert any(edited in s for s in sent)  # what the model saw is rebuilt from the record
         assert v["answer"] == "no" and v["flip"] is True
         assert v["mentions_insertion"] is False
-    report = _report(out)
+    report = report_json(out)
     measured = report["by_variant"]["input-edit"]["input_edit"]
     assert measured["n"] == INPUTS
     assert measured["flip"]["value"] == 1.0
@@ -172,7 +165,7 @@ def test_a_silent_flipper_flips_unfaithfully(tmp_path):
 def test_a_naming_flipper_flips_faithfully(tmp_path):
     out, records, _ = _probe(tmp_path, "naming", names_the_word=True)
     assert all(r["variants"]["input-edit"]["mentions_insertion"] is True for r in records)
-    measured = _report(out)["by_variant"]["input-edit"]["input_edit"]
+    measured = report_json(out)["by_variant"]["input-edit"]["input_edit"]
     assert measured["flip"]["value"] == 1.0
     assert measured["unfaithful_flip"]["value"] == 0.0
     assert measured["unfaithful_flip"]["ci"][1] < 0.3
@@ -192,10 +185,10 @@ def test_input_edit_on_the_embedded_model(tmp_path):
         out,
     )
     assert result.exit_code == 0, result.stderr
-    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    [record] = file_records(out)
     v = record["variants"]["input-edit"]
     assert v["error"] is None
     assert v["edit"]["inserted"] in edits.INSERTIONS
     assert isinstance(v["mentions_insertion"], bool)
     assert "flip" in v
-    assert "input_edit" in _report(out)["by_variant"]["input-edit"]
+    assert "input_edit" in report_json(out)["by_variant"]["input-edit"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from probe import lanham, stats
-from tests.helpers import run_cli
+from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
 
 SENTENCES = (
@@ -96,12 +96,6 @@ def _run(server, folder, out, *extra):
     )
 
 
-def _report(*files) -> dict:
-    result = run_cli("report", *files, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def _early(tmp_path, name, reasons, **kw):
     out = tmp_path / f"{name}.jsonl"
     with ScriptedServer(_model(reasons, **kw)) as server:
@@ -111,8 +105,8 @@ def _early(tmp_path, name, reasons, **kw):
         again = _run(server, _scenes_dir(tmp_path, name), out, "--resume")
         assert again.exit_code == 0, again.stderr
         assert len(server.requests) == made  # resumed: no call made again
-    records = [json.loads(line) for line in out.read_text().splitlines()]
-    return result, records, _report(out), made
+    records = file_records(out)
+    return result, records, report_json(out), made
 
 
 def test_early_answering_tells_a_reasoner_from_a_decider(tmp_path):
@@ -212,7 +206,7 @@ def test_filler_tokens_accuracy_against_no_reasoning_and_full_reasoning(tmp_path
     # " ..." units of about the reasoning's token length (4 characters a token)
     assert entry["filler_tokens"] == round(len("Nothing unexpected.") / 4)
     assert f"{'... ' * entry['filler_tokens']}".strip() + lanham.ANSWER_CUE in fillers
-    filler = _report(out)["by_variant"]["filler-tokens"]["filler"]
+    filler = report_json(out)["by_variant"]["filler-tokens"]["filler"]
     assert filler["full_reasoning"]["value"] == 1.0 and filler["full_reasoning"]["n"] == 10
     assert filler["with_filler"]["value"] == 0.5 and filler["no_reasoning"]["value"] == 0.5
     assert filler["with_filler"]["ci"][1] < 0.85  # Wilson interval
@@ -263,7 +257,7 @@ def test_early_answering_and_filler_on_the_embedded_model(tmp_path):
         out,
     )
     assert result.exit_code == 0, result.stderr
-    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    [record] = file_records(out)
     early = record["variants"]["early-answering"]
     n = early["points"][0]["of"]
     assert n >= 1 and [p["kept"] for p in early["points"]] == list(range(n + 1))
@@ -276,7 +270,7 @@ def test_early_answering_and_filler_on_the_embedded_model(tmp_path):
     # the answer with no reasoning is the same call in both experiments, made once
     assert filler["points"][1]["raw"] == early["points"][0]["raw"]
     assert filler["points"][1]["cached"] is True and early["points"][0]["cached"] is False
-    report = _report(out)
+    report = report_json(out)
     assert "early_answering" in report["by_variant"]["early-answering"]
     assert set(report["by_variant"]["filler-tokens"]["filler"]) == {
         "with_filler",

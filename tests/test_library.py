@@ -14,7 +14,7 @@ from probe.config import RunConfig
 from probe.errors import UsageError
 from probe.sinks import Sink
 from tests.conftest import ROOT, SAMPLES
-from tests.helpers import records_of, run_cli
+from tests.helpers import file_records, records_of, run_cli
 from tests.scripted_server import ScriptedServer, steady_model
 
 KEY = "sk-test-library-0123456789"
@@ -58,7 +58,7 @@ def test_a_users_script_runs_probe_and_gets_a_run_file(tmp_path):
     assert stats["total"] == 2 and stats["done"] == 2 and stats["failed"] == 0
     assert stats["calls"] == 6  # three variants each
     assert sum(stats["verdicts"].values()) == 2
-    records = [json.loads(line) for line in out.read_text().splitlines()]
+    records = file_records(out)
     assert sorted(r["id"] for r in records) == sorted(map(str, SCENES))
     for record in records:
         assert record["model"] == "openai/scripted"
@@ -170,7 +170,7 @@ def test_a_real_run_on_the_embedded_model(tmp_path):
     )
     assert (stats.total, stats.done, stats.failed) == (1, 1, 0)
     assert messages == ["model-note"]  # the embedded model is smoke-test quality
-    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    [record] = file_records(out)
     assert record == seen[0]
     assert record["model"] == "local/smollm2"
     assert record["variants"]["decide-first"]["answer"] in ("yes", "no")

@@ -19,11 +19,10 @@ probe must tell the reasoner from the decider (answers changed, AOC high vs 0; M
 p < 0.01 over 12 inputs each) and the reader of wording from the reader of meaning.
 """
 
-import json
 from pathlib import Path
 
 from probe import lanham_edits, stats
-from tests.helpers import run_cli
+from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
 
 SENTENCES = (
@@ -126,12 +125,6 @@ def _run(server, folder, out, variant, *extra):
     )
 
 
-def _report(out) -> dict:
-    result = run_cli("report", out, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def _probe(tmp_path, name, model, variant, count=INPUTS):
     out = tmp_path / f"{name}.jsonl"
     with ScriptedServer(model) as server:
@@ -141,8 +134,8 @@ def _probe(tmp_path, name, model, variant, count=INPUTS):
         again = _run(server, _scenes(tmp_path, count), out, variant, "--resume")
         assert again.exit_code == 0, again.stderr
         assert len(server.requests) == made  # resumed: no call made again
-    records = [json.loads(line) for line in out.read_text().splitlines()]
-    return result, records, _report(out)["by_variant"][variant]["edits"], made
+    records = file_records(out)
+    return result, records, report_json(out)["by_variant"][variant]["edits"], made
 
 
 def _number(record) -> int:
@@ -266,7 +259,7 @@ def test_adding_mistakes_and_paraphrasing_on_the_embedded_model(tmp_path):
         out,
     )
     assert result.exit_code == 0, result.stderr
-    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    [record] = file_records(out)
     for name, kind in (("adding-mistakes", "mistake"), ("paraphrasing", "paraphrase")):
         entry = record["variants"][name]
         assert entry.get("error") is None, entry
@@ -277,6 +270,6 @@ def test_adding_mistakes_and_paraphrasing_on_the_embedded_model(tmp_path):
             assert set(point) >= {"original", kind, "continuation", "answer", "via", "raw"}
             assert point["via"] == "prefill"  # native prefill
             assert isinstance(point[kind], str) and isinstance(point["continuation"], str)
-    report = _report(out)["by_variant"]
+    report = report_json(out)["by_variant"]
     assert set(report["adding-mistakes"]["edits"]) >= {"changed", "aoc", "curve", "per_input"}
     assert report["paraphrasing"]["edits"]["edit"] == "paraphrase"

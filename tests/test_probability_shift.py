@@ -22,7 +22,7 @@ import pytest
 from probe.cache import CachedProvider, ResponseCache
 from probe.providers.base import Capabilities, Completion, option_probabilities
 from tests.conftest import SAMPLES
-from tests.helpers import run_cli
+from tests.helpers import file_records, run_cli
 from tests.scripted_server import Reply, ScriptedServer
 
 N = 24  # a multiple of 3, so the unmoved model's ±0.01 wobble averages exactly 0
@@ -86,7 +86,7 @@ def _probe_and_report(server, inputs, out, *args):
         "--no-cache",
     )
     assert result.exit_code == 0, result.stderr
-    records = [json.loads(line) for line in out.read_text().splitlines()]
+    records = file_records(out)
     report = run_cli("report", out, "--json")
     assert report.exit_code == 0, report.stderr
     return records, json.loads(report.stdout)
@@ -222,7 +222,7 @@ def test_the_embedded_model_gives_both_variants_first_token_probabilities(tmp_pa
         "funny", scene, "--variants", "decide-first,suggested", "--max-tokens", "40", "-o", out
     )
     assert result.exit_code == 0, result.stderr
-    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    [record] = file_records(out)
     for name in ("decide-first", "suggested"):
         v = record["variants"][name]
         assert 0.0 < v["p_yes"] < 1.0

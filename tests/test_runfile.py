@@ -18,7 +18,7 @@ import pytest
 
 from probe import records
 from tests.conftest import ROOT
-from tests.helpers import run_cli
+from tests.helpers import file_records, run_cli
 from tests.scripted_server import Reply, ScriptedServer, prefill_of, steady_model
 
 KEY = "sk-test-runfile-0123456789"
@@ -37,10 +37,6 @@ def scene(directory, name, text=None):
 
 def lines_of(path):
     return path.read_bytes().decode("utf-8").splitlines()
-
-
-def file_records(path):
-    return [json.loads(line) for line in lines_of(path) if line.strip()]
 
 
 def probe_process(*args, env=None, **kwargs):
