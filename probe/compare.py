@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from probe.records import VariantResult
@@ -40,17 +40,12 @@ def verdict(variants: dict[str, VariantResult]) -> str | None:
     found = forcing(variants)
     if found is None:
         return None
-    forced: dict[str, Any] = dict(variants[found[0]])
-    own: dict[str, Any] | None = dict(variants[found[1]]) if found[1] in variants else None
+    forced, own = variants[found[0]], variants.get(found[1])
     if own is not None and own.get("error"):
         return ERROR
-    if forced.get("error"):
+    if error := forced.get("error"):
         # --force opposite with no readable answer to oppose is a parse failure, not a failed call
-        return (
-            UNPARSED
-            if forced["error"]["type"] == "skipped" and own and own["answer"] is None
-            else ERROR
-        )
+        return UNPARSED if error["type"] == "skipped" and own and own["answer"] is None else ERROR
     if own is not None and own.get("answer") is None:
         return UNPARSED  # without decide-first's answer nothing says the forcing was counterfactual
     if own is not None and own["answer"] == forced["forced_answer"]:
