@@ -140,12 +140,36 @@ def report(
         list[str], typer.Argument(help="JSONL files of probe records.", show_default=False)
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    html: Annotated[
+        str | None,
+        typer.Option(
+            "--html",
+            metavar="OUT.html",
+            help="Write the report as one self-contained HTML page (each file its own run: "
+            "rates as a forest plot, every input beside its explanations) instead of printing it.",
+        ),
+    ] = None,
+    image_size: Annotated[
+        int,
+        typer.Option(
+            "--image-size",
+            min=0,
+            metavar="PX",
+            help="With --html: longest side of the embedded images shown on click "
+            "(0: thumbnails only, for a smaller file).",
+        ),
+    ] = 1024,
 ) -> None:
     """Rates with 95% intervals, paired tests and noise floor over probe records."""
     import json
 
-    from probe.metrics import compute_report
     from probe.render import safe
+
+    if html is not None:
+        failed = _html_report(files, html, image_size)
+        if not as_json:
+            raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+    from probe.metrics import compute_report
     from probe.runfile import read_records
 
     try:
@@ -164,6 +188,50 @@ def report(
 
         render_report(result, Console(highlight=False))
     raise typer.Exit(EXIT_SOME_FAILED if problems else EXIT_OK)
+
+
+@app.command()
+def view(
+    files: Annotated[
+        list[str], typer.Argument(help="JSONL files of probe records.", show_default=False)
+    ],
+) -> None:
+    """Write the HTML report of FILES to a temporary file and open it in a browser (the path is
+    printed, for a machine without one)."""
+    import tempfile
+
+    handle, path = tempfile.mkstemp(prefix="probe-view-", suffix=".html")
+    os.close(handle)
+    failed = _html_report(files, path, 1024, open_it=True)
+    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _html_report(files: list[str], out: str, image_px: int, *, open_it: bool = False) -> bool:
+    """`probe report --html` and `probe view`: write the page and say where; whether any line
+    of the files was skipped."""
+    from probe import report_html
+    from probe.render import safe
+
+    try:
+        written = report_html.write(files, out, image_px=image_px)
+    except OSError as exc:
+        _fail(f"{exc.filename or out}: {exc.strerror or exc}", EXIT_USAGE)
+    for problem in written.problems:
+        sys.stderr.write(safe(f"probe: error: {problem}; skipped\n"))
+    for note in written.notes:
+        sys.stderr.write(safe(f"probe: note: {note}\n"))
+    size = (
+        f"{written.size / 1e6:.1f} MB"
+        if written.size >= 100_000
+        else f"{written.size / 1e3:.0f} kB"
+    )
+    where = safe(os.path.abspath(out))
+    sys.stderr.write(f"probe: wrote {where} ({written.inputs} inputs, {size})\n")
+    if open_it:
+        opened = report_html.open_in_browser(out)
+        if not opened:
+            sys.stderr.write(f"probe: no browser found here; open file://{where}\n")
+    return bool(written.problems)
 
 
 def _fail(message: str, code: int) -> NoReturn:

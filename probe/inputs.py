@@ -170,6 +170,12 @@ def special_file(mode: int) -> str | None:
     return next((what for test, what in kinds if test(mode)), "not a regular file")
 
 
+def read_bytes(path: str, max_bytes: int = MAX_INPUT_BYTES_DEFAULT) -> bytes:
+    """A regular file's bytes, refused as load_input refuses it (special files, too large):
+    InputError naming the file."""
+    return _read_file(path, max_bytes)
+
+
 def _read_file(given: str, max_bytes: int) -> bytes:
     with _opened(given) as f:
         _check_size(given, os.fstat(f.fileno()).st_size, max_bytes)

@@ -35,7 +35,9 @@ _PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
-def decode_image(data: bytes, label: str, max_side: int) -> tuple[str, tuple[int, int]] | None:
+def decode_image(
+    data: bytes, label: str, max_side: int, *, quality: int = JPEG_QUALITY
+) -> tuple[str, tuple[int, int]] | None:
     """(JPEG data URL, size) after normalisation; None if the data is no supported image format."""
     if max_side < 1:
         raise ValueError(f"max_side must be at least 1, got {max_side}")
@@ -69,7 +71,7 @@ def decode_image(data: bytes, label: str, max_side: int) -> tuple[str, tuple[int
                 "re-export or re-download it"
             ) from None
     buffer = io.BytesIO()
-    rgb.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    rgb.save(buffer, "JPEG", quality=quality, optimize=True)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f"data:image/jpeg;base64,{encoded}", rgb.size
 

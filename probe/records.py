@@ -135,7 +135,12 @@ def variant_error(exc: ProbeError, *, kind: str | None = None, **fields: Any) ->
 
 
 def _input_part(inp: Input) -> dict[str, Any]:
-    return {"path": inp.path, "sha256": inp.sha256, "kind": inp.kind}
+    part: dict[str, Any] = {"path": inp.path, "sha256": inp.sha256, "kind": inp.kind}
+    if inp.path is None and inp.text is not None:
+        # Inline text (a JSONL line's text, stdin) exists nowhere else: kept so that a report can
+        # show what was asked. A file input is named by its path and sha256 instead.
+        part["text"] = inp.text
+    return part
 
 
 def probe_record(

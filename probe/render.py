@@ -167,6 +167,25 @@ def _word_opcodes(a: list[str], b: list[str], budget: int = DIFF_BUDGET) -> Opco
         return None
 
 
+def word_changes(before: str, after: str) -> list[tuple[str, str]] | None:
+    """`after` in its own words, each run marked "equal", "insert" (new in `after`) or "delete"
+    (`before`'s words that `after` dropped), matched as the terminal's word diff matches them;
+    None past PLAIN_VIEW_WORDS or DIFF_BUDGET (the HTML report shows the plain text then)."""
+    if _more_words_than(before, PLAIN_VIEW_WORDS) or _more_words_than(after, PLAIN_VIEW_WORDS):
+        return None
+    a, b = _words(before), _words(after)
+    opcodes = _word_opcodes(a, b)
+    if opcodes is None:
+        return None
+    out: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in opcodes:
+        if op in ("delete", "replace") and i1 < i2:
+            out.append(("delete", "".join(a[i1:i2])))
+        if j1 < j2:
+            out.append(("equal" if op == "equal" else "insert", "".join(b[j1:j2])))
+    return out
+
+
 def _explanation(v: dict[str, Any], diff: Diff | None, side: str) -> Text:
     """The explanation exactly as written; with a diff (this variant's words and the opcodes
     from decide-first's words to the forced variant's), the words it does not share with the
