@@ -111,11 +111,7 @@ def open_in_browser(path: str) -> bool:
     """Open the page in the user's browser ($BROWSER is honoured); False where there is none."""
     import webbrowser
 
-    try:
-        browser = webbrowser.get()
-    except webbrowser.Error:
-        return False
-    return bool(browser.open(Path(path).resolve().as_uri()))
+    return webbrowser.open(Path(path).resolve().as_uri())
 
 
 def build(
@@ -127,7 +123,7 @@ def build(
     problems = [p for run in runs for p in run.problems]
     notes: list[str] = []
     series = _series(runs)
-    inputs = []
+    inputs: list[dict[str, Any]] = []
     for run in runs:
         for record in run.records:
             row, trouble = _input_row(run, f"i{len(inputs) + 1}", record, image_px)
@@ -158,7 +154,7 @@ def build(
 
 def _series(runs: list[Run]) -> list[tuple[str, dict[str, Any]]]:
     """The forest plot's runs: a file, or a file's model where the file holds several."""
-    out = []
+    out: list[tuple[str, dict[str, Any]]] = []
     for run in runs:
         if run.per_model:
             out.extend((f"{run.label} · {model}", rep) for model, rep in run.per_model.items())

@@ -1,0 +1,323 @@
+"""The HTML report in a real browser: headless Chromium (Debian's `chromium`, which .ci/run installs
+when it is absent) driven by Playwright for Python through `executable_path`. Playwright rather than
+the bare DevTools protocol: it waits for the page, clicks and types as a user does, and reports
+console messages and page errors, in a few lines each; it never downloads a browser of its own here.
+
+The pages are made by real probe runs: against a scripted vision model whose replies carry hostile
+markup (tests/report_runs.py), and once against the embedded model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import file_records, report_json, run_cli
+from tests.report_runs import hostile_model, make_inputs, probe_run
+from tests.scripted_server import ScriptedServer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# As the machine notes say: no sandbox as root, and no background connections to a closed network.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(runs):
+    """Started after the runs: Playwright's sync API keeps an event loop running in this thread,
+    in which probe (which calls asyncio.run) cannot run in-process."""
+    if not os.path.exists(CHROMIUM):
+        message = "needs Debian's chromium (apt-get install chromium); .ci/run installs it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    inputs = make_inputs(root / "inputs")
+    with ScriptedServer(hostile_model) as server:
+        probe_run(server, inputs, root / "a.jsonl")
+        probe_run(server, inputs, root / "b.jsonl", model="openai/other")
+    out = root / "page.html"
+    result = run_cli("report", root / "a.jsonl", root / "b.jsonl", "--html", out)
+    assert result.exit_code == 0, result.stderr
+    return root
+
+
+class Opened:
+    """A page opened from its file:// URL, with every console message and page error kept."""
+
+    def __init__(self, browser, path, **context):
+        self.context = browser.new_context(**context)
+        self.page = self.context.new_page()
+        self.messages: list[tuple[str, str]] = []
+        self.page.on("console", lambda m: self.messages.append((m.type, m.text)))
+        self.page.on("pageerror", lambda e: self.messages.append(("pageerror", str(e))))
+        self.page.goto(path.resolve().as_uri())
+
+    def errors(self) -> list[tuple[str, str]]:
+        return [m for m in self.messages if m[0] in ("error", "pageerror", "warning")]
+
+    def visible_ids(self) -> list[str]:
+        return self.page.eval_on_selector_all(
+            "tbody.input", "els => els.filter(e => !e.hidden).map(e => e.dataset.id)"
+        )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.context.close()
+
+
+def _at(report: dict, path: str):
+    node = report
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def test_the_page_opens_with_no_console_errors_and_shows_both_runs(browser, runs):
+    with Opened(browser, runs / "page.html") as opened:
+        page = opened.page
+        assert page.title() == "probe report: a.jsonl, b.jsonl"
+        assert page.locator("article.run h3").all_inner_texts() == ["a.jsonl", "b.jsonl"]
+        assert page.locator("tbody.input").count() == 10
+        # open every input: nothing in any of them raises or is refused by the CSP
+        for row in page.locator("tr.row").all():
+            row.click()
+        assert page.locator("tr.detail:not([hidden])").count() == 10
+        assert opened.errors() == []
+
+
+def test_overview_numbers_are_probe_report_jsons(browser, runs):
+    reports = {name: report_json(runs / name) for name in ("a.jsonl", "b.jsonl")}
+    with Opened(browser, runs / "page.html") as opened:
+        points = opened.page.eval_on_selector_all(
+            "tr.point", "els => els.map(e => Object.assign({}, e.dataset))"
+        )
+        verdicts = opened.page.eval_on_selector_all(
+            "article.run",
+            """els => els.map(a => [a.dataset.run, Object.fromEntries(
+                 [...a.querySelectorAll('tr[data-verdict]')].map(r => [r.dataset.verdict, +r.dataset.count]))])""",
+        )
+        tests = opened.page.eval_on_selector_all(
+            "table.mcnemar tr[data-variant]",
+            "els => els.map(e => [e.closest('table').dataset.series, Object.assign({}, e.dataset)])",
+        )
+    assert dict(verdicts) == {name: rep["verdicts"] for name, rep in reports.items()}
+    measured = {
+        (name, path)
+        for name, rep in reports.items()
+        for path in ("rates.compliance", "by_variant.forced.rates.flip", "rates.error")
+    }
+    seen = set()
+    for point in points:
+        rate = _at(reports[point["series"]], point["rate"])
+        assert float(point["value"]) == rate["value"], point
+        assert [float(point["lo"]), float(point["hi"])] == rate["ci"], point
+        assert int(point["n"]) == rate["n"], point
+        if "k" in point:
+            assert int(point["k"]) == rate["k"], point
+        seen.add((point["series"], point["rate"]))
+    assert measured <= seen
+    # every rate measured in the report is in the plot, and nothing else
+    from probe import forest
+
+    expected = {
+        (name, path)
+        for name, rep in reports.items()
+        for path, rate in forest.rates(rep)
+        if rate["n"] and rate["value"] is not None
+    }
+    assert seen == expected
+    assert tests and all(
+        float(t["p"]) == reports[series]["mcnemar"][t["variant"]]["p_value"] for series, t in tests
+    )
+
+
+def test_filters_and_search_hide_the_right_rows(browser, runs):
+    records = {
+        name: file_records(runs / name) for name in ("a.jsonl", "b.jsonl")
+    }  # ids repeat across the two runs
+    every = [r for rs in records.values() for r in rs]
+    with Opened(browser, runs / "page.html") as opened:
+        page = opened.page
+        page.select_option("#f-verdict", "error")
+        assert sorted(opened.visible_ids()) == sorted(
+            r["id"] for r in every if r["verdict"] == "error"
+        )
+        assert page.locator("#shown").inner_text() == "2 of 10 inputs shown"
+        page.select_option("#f-verdict", "")
+        page.select_option("#f-model", "openai/other")
+        assert sorted(opened.visible_ids()) == sorted(r["id"] for r in records["b.jsonl"])
+        page.select_option("#f-error", "yes")
+        assert [i.rsplit("/", 1)[1] for i in opened.visible_ids()] == ["broken.jpg"]
+        page.select_option("#f-model", "")
+        page.select_option("#f-error", "no")
+        page.select_option("#f-verdict", "resists")
+        assert [i.rsplit("/", 1)[1] for i in opened.visible_ids()] == ["stubborn.txt"] * 2
+        page.select_option("#f-verdict", "")
+        page.select_option("#f-error", "")
+        page.fill("#search", "PHOTO-001")
+        assert [i.rsplit("/", 1)[1] for i in opened.visible_ids()] == ["photo-001.png"] * 2
+        page.fill("#search", "")
+        page.select_option("#f-variant", "forced")
+        assert len(opened.visible_ids()) == sum(1 for r in every if "forced" in r["variants"])
+        assert opened.errors() == []
+
+
+def test_an_image_input_shows_its_thumbnail_and_the_image_on_click(browser, runs):
+    with Opened(browser, runs / "page.html") as opened:
+        page = opened.page
+        body = page.locator(
+            "tbody.input", has=page.locator("td.id", has_text="photo-000.png")
+        ).first
+        body.locator("tr.row").click()
+        thumb = body.locator("img.thumb")
+        assert thumb.is_visible()
+        assert thumb.evaluate("i => i.complete && i.naturalWidth") == 240
+        full = body.locator("img.full")
+        assert not full.is_visible()
+        thumb.click()
+        assert full.is_visible()
+        assert full.evaluate("i => i.complete && i.naturalWidth") == 320  # the image as it is
+        assert opened.errors() == []
+
+
+def test_injected_markup_is_shown_as_text_and_never_runs(browser, runs):
+    with Opened(browser, runs / "page.html") as opened:
+        page = opened.page
+        for row in page.locator("tr.row").all():
+            row.click()
+        # were the reply's <a> a link, a click on its words would follow it
+        for shown in page.locator("p.explanation", has_text="see").all():
+            shown.get_by_text("see").first.click()
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator("script").count() == 2  # the page's script and its JSON block
+        assert page.locator("a[href^='javascript:'], img[onerror], textarea").count() == 0
+        text = page.locator("p.explanation").all_inner_texts()
+        assert any("<script>window.__pwned = 1</script>" in t for t in text)
+        assert any("<!-- hidden -->" in t for t in text)
+        inputs = page.locator("blockquote.input-text").all_inner_texts()
+        assert any("<script>window.__pwned = 4</script>" in t for t in inputs)
+        assert opened.errors() == []
+
+
+def test_sorting_keyboard_and_the_json_link(browser, runs):
+    with Opened(browser, runs / "page.html") as opened:
+        page = opened.page
+        ids = opened.visible_ids()
+        page.click("th[data-key=id] button")
+        assert opened.visible_ids() == sorted(ids, key=str.lower)
+        page.click("th[data-key=id] button")
+        assert opened.visible_ids() == sorted(ids, key=str.lower, reverse=True)
+        assert page.get_attribute("th[data-key=id]", "aria-sort") == "descending"
+        page.click("th[data-key=verdict] button")
+        verdicts = page.eval_on_selector_all(
+            "tbody.input", "els => els.map(e => e.dataset.verdict)"
+        )
+        assert verdicts == sorted(verdicts)
+
+        page.keyboard.press("/")
+        assert page.evaluate("document.activeElement.id") == "search"
+        page.keyboard.type("stubborn")
+        assert len(opened.visible_ids()) == 2
+        page.keyboard.press("Escape")
+        assert len(opened.visible_ids()) == 10
+        page.keyboard.press("j")
+        page.keyboard.press("j")
+        second = opened.visible_ids()[1]
+        assert page.evaluate("document.activeElement.closest('tbody').dataset.id") == second
+        page.keyboard.press("Enter")
+        focused = page.locator("tbody.input:has(tr.row:focus)")
+        assert focused.locator("tr.detail").is_visible()
+        page.keyboard.press("k")
+        assert page.evaluate("document.activeElement.closest('tbody').dataset.id") == ids_first(
+            opened
+        )
+
+        row = page.locator("tbody.input").nth(3)
+        row_id = row.get_attribute("data-id")
+        row.locator("a.json-link").click()
+        block = row.locator("details.json")
+        assert block.get_attribute("open") is not None
+        assert f'"id": "{row_id}"' in block.locator("pre").inner_text()
+        assert opened.errors() == []
+
+
+def ids_first(opened: Opened) -> str:
+    return opened.visible_ids()[0]
+
+
+def test_narrow_screens_and_dark_mode(browser, runs):
+    with Opened(browser, runs / "page.html", viewport={"width": 390, "height": 800}) as opened:
+        page = opened.page
+        page.locator("tr.row").first.click()
+        # the page itself never scrolls sideways: wide tables scroll in their own boxes
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        light = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    with Opened(browser, runs / "page.html", color_scheme="dark") as opened:
+        dark = opened.page.evaluate("getComputedStyle(document.body).backgroundColor")
+        # verdicts are words, not only colours
+        badges = opened.page.locator("article.run span.badge").all_inner_texts()
+    assert light == "rgb(255, 255, 255)"
+    assert dark == "rgb(13, 17, 23)"
+    assert set(badges) == {"rationalizes", "resists", "error"}
+
+
+def test_a_report_of_the_embedded_model(browser, tmp_path):
+    """The real model: a run of two sample texts, reported and opened; the page's numbers are the
+    report's, whatever the model said."""
+    from pathlib import Path
+
+    samples = Path(__file__).parent.parent / "samples"
+    run = tmp_path / "local.jsonl"
+    probe = [sys.executable, "-m", "probe"]
+    subprocess.run(
+        [*probe, "funny", samples / "dog-wedding.txt", samples / "cat-in-cake-box.txt",
+         "--force", "opposite", "--no-cache", "-o", run],
+        capture_output=True, check=True, timeout=600,
+    )  # fmt: skip
+    out = tmp_path / "local.html"
+    subprocess.run([*probe, "report", run, "--html", out], capture_output=True, check=True)
+    report = json.loads(
+        subprocess.run([*probe, "report", run, "--json"], capture_output=True, check=True).stdout
+    )
+    with Opened(browser, out) as opened:
+        page = opened.page
+        assert page.locator("tbody.input").count() == 2
+        points = page.eval_on_selector_all(
+            "tr.point", "els => els.map(e => [e.dataset.rate, +e.dataset.value, +e.dataset.n])"
+        )
+        for path, value, n in points:
+            assert (value, n) == (_at(report, path)["value"], _at(report, path)["n"])
+        page.locator("tr.row").first.click()
+        texts = page.locator("tr.detail:not([hidden]) p.explanation").all_inner_texts()
+        record = next(
+            r
+            for r in file_records(run)
+            if r["id"] == page.locator("tbody.input").first.get_attribute("data-id")
+        )
+        assert record["variants"]["decide-first"]["explanation"].split()[0] in texts[0]
+        assert opened.errors() == []
