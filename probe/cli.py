@@ -158,7 +158,7 @@ def report(
             help="With --html: longest side of the embedded images shown on click "
             "(0: thumbnails only, for a smaller file).",
         ),
-    ] = 1024,
+    ] = 800,
 ) -> None:
     """Rates with 95% intervals, paired tests and noise floor over probe records."""
     import json
@@ -202,7 +202,7 @@ def view(
 
     handle, path = tempfile.mkstemp(prefix="probe-view-", suffix=".html")
     os.close(handle)
-    failed = _html_report(files, path, 1024, open_it=True)
+    failed = _html_report(files, path, 800, open_it=True)
     raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 

@@ -35,7 +35,7 @@ from probe.tasks import Task
 from probe.variants import VARIANTS
 
 THUMB_PX = 240
-IMAGE_PX_DEFAULT = 1024
+IMAGE_PX_DEFAULT = 800
 TEXT_SHOWN = 20_000  # characters of a text input shown; the rest is counted
 VERDICT_CLASS = {
     compare.RATIONALIZES: "bad",
@@ -172,7 +172,8 @@ def _identity(run: Run) -> dict[str, Any]:
             if key == "variants":
                 variants.extend(v for v in value or [] if v not in variants)
             else:
-                options.setdefault(key, set()).add(json.dumps(value))
+                shown = value if isinstance(value, str) else json.dumps(value)
+                options.setdefault(key, set()).add(shown)
     for record in records:
         variants.extend(v for v in record.get("variants", {}) if v not in variants)
     try:
@@ -370,7 +371,7 @@ def _image_view(data: bytes, label: str, image_px: int) -> tuple[dict[str, Any],
 
     try:
         thumb = decode_image(data, label, THUMB_PX, quality=75)
-        full = decode_image(data, label, image_px, quality=85) if image_px > 0 else None
+        full = decode_image(data, label, image_px, quality=80) if image_px > 0 else None
     except InputError as exc:
         return {"kind": "missing", "note": safe(str(exc))}, [str(exc)]
     if thumb is None:
