@@ -196,8 +196,7 @@ def view(
         list[str], typer.Argument(help="JSONL files of probe records.", show_default=False)
     ],
 ) -> None:
-    """Write the HTML report of FILES to a temporary file and open it in a browser (the path is
-    printed, for a machine without one)."""
+    """Open the HTML report of FILES in a browser (a temporary file; its path is printed)."""
     import tempfile
 
     handle, path = tempfile.mkstemp(prefix="probe-view-", suffix=".html")
