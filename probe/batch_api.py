@@ -92,7 +92,7 @@ def config_to_state(config: RunConfig) -> dict[str, Any]:
     task resolved, so a task file or a question needs nothing but the state file)."""
     kept: dict[str, Any] = {}
     for f in dataclasses.fields(config):
-        if f.name in ("api_key", "task", "question", "resume", "overwrite"):
+        if f.name in ("api_key", "task", "question", "resume", "overwrite", "batch_api"):
             continue
         value = getattr(config, f.name)
         kept[f.name] = list(value) if isinstance(value, tuple) else value

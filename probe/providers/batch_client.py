@@ -1,6 +1,8 @@
 """A provider's batch API through LiteLLM: upload a JSONL file of chat requests
-(`litellm.acreate_file`), start a batch on it (`acreate_batch`), ask how it is doing
-(`aretrieve_batch`), download its results (`afile_content`) and read each result line.
+(`litellm.create_file`), start a batch on it (`create_batch`), ask how it is doing
+(`retrieve_batch`), download its results (`file_content`) and read each result line. The
+synchronous functions, each in a thread: LiteLLM keeps the clients it makes, and an async one
+would outlive the event loop it was made in.
 
 LiteLLM 1.106.2 creates batches for openai, azure, vertex_ai, bedrock, mistral, xai and the
 OpenAI-compatible hosted_vllm / litellm_proxy; it only retrieves Anthropic's Message Batches (no
@@ -11,6 +13,7 @@ Batch API at --api-base.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -89,12 +92,14 @@ class BatchClient:
             for line in lines
         )
         try:
-            uploaded = await self.litellm.acreate_file(
+            uploaded = await asyncio.to_thread(
+                self.litellm.create_file,
                 file=("probe-batch.jsonl", data, "application/jsonl"),
                 purpose="batch",
                 **self._where(),
             )
-            batch = await self.litellm.acreate_batch(
+            batch = await asyncio.to_thread(
+                self.litellm.create_batch,
                 completion_window=WINDOW,
                 endpoint=ENDPOINT,
                 input_file_id=uploaded.id,
@@ -107,7 +112,9 @@ class BatchClient:
 
     async def retrieve(self, batch_id: str) -> BatchStatus:
         try:
-            batch = await self.litellm.aretrieve_batch(batch_id=batch_id, **self._where())
+            batch = await asyncio.to_thread(
+                self.litellm.retrieve_batch, batch_id=batch_id, **self._where()
+            )
         except Exception as exc:
             raise ProviderError(self._failed(f"asking about batch {batch_id}", exc)) from None
         counts = getattr(batch, "request_counts", None)
@@ -126,14 +133,16 @@ class BatchClient:
 
     async def cancel(self, batch_id: str) -> None:
         try:
-            await self.litellm.acancel_batch(batch_id=batch_id, **self._where())
+            await asyncio.to_thread(self.litellm.cancel_batch, batch_id=batch_id, **self._where())
         except Exception as exc:
             raise ProviderError(self._failed(f"cancelling batch {batch_id}", exc)) from None
 
     async def results(self, file_id: str) -> list[LineResult]:
         """The lines of an output or error file."""
         try:
-            content = await self.litellm.afile_content(file_id=file_id, **self._where())
+            content = await asyncio.to_thread(
+                self.litellm.file_content, file_id=file_id, **self._where()
+            )
         except Exception as exc:
             raise ProviderError(self._failed(f"downloading file {file_id}", exc)) from None
         raw = getattr(content, "content", content)
