@@ -154,7 +154,9 @@ class BatchJob:
                     f"{self.state.endpoint or 'its default endpoint'}, not of {fresh.model} at "
                     f"{fresh.endpoint or 'its default endpoint'}"
                 )
-            self.state.config = fresh.config  # this run's settings are the ones to finish with
+            # this run's settings, and where it runs, are the ones to finish with
+            self.state.config, self.state.cwd = fresh.config, fresh.cwd
+            self.state.output = fresh.output
         else:
             self.state = fresh
         check_provider(provider, config.model_name)
@@ -182,7 +184,10 @@ class BatchJob:
             entry.counts["failed"] = status.failed
             if status.running:
                 continue
-            await self._collect_one(entry, status, say)
+            try:
+                await self._collect_one(entry, status, say)
+            except ProviderError as exc:
+                say("warning", f"probe: warning: {exc.message}; batch {entry.id} is left as it was")
         save(self.path, self.state)
 
     async def _collect_one(self, entry: BatchEntry, status: Any, say: Say) -> None:

@@ -289,3 +289,39 @@ def test_a_provider_without_openai_batches_and_waiting_batches_are_usage_errors(
         again = submit(server, inputs, out)
         assert again.exit_code == 2 and "has batches waiting" in again.stderr
     assert run_cli("batch", "status", tmp_path / "none.jsonl").exit_code == 2
+
+
+def test_a_batch_cancelled_at_the_provider_is_named_and_submitted_again(inputs, tmp_path):
+    import urllib.request
+
+    out = tmp_path / "run.jsonl"
+    with BatchServer(steady_model, polls=5) as server:
+        assert submit(server, inputs, out, "--force", "no").exit_code == 0
+        request = urllib.request.Request(f"{server.base_url}/batches/batch_1/cancel", method="POST")
+        urllib.request.urlopen(request, data=b"{}").read()
+        shown = run_cli("batch", "status", out, "--api-key", KEY)
+        assert "cancelled" in shown.stdout and "probe batch collect" in shown.stdout
+        result = collect(out)
+        assert "batch batch_1 cancelled: 0 of 9 replies came back" in result.stderr
+        assert len([1 for b, _, _ in server.batch_lines if b == "batch_2"]) == 9
+        server.polls = 0
+        server.batches["batch_2"].polls_left = 0
+        collect_until_done(out)
+    assert len(file_records(out)) == 3
+
+
+def test_batch_replies_are_priced_at_the_price_maps_batch_rates():
+    from probe.providers.batch_client import completion_from
+    from probe.providers.pricing import price_map_entry
+    from tests.scripted_server import completion_body
+
+    body = json.loads(completion_body("Yes. It is."))  # 10 prompt and 5 completion tokens
+    entry = price_map_entry("gpt-4o-mini")
+    expected = (
+        10 * entry["input_cost_per_token_batches"] + 5 * entry["output_cost_per_token_batches"]
+    )
+    assert entry["input_cost_per_token_batches"] == entry["input_cost_per_token"] / 2
+    assert completion_from(body, None, "gpt-4o-mini").cost_usd == pytest.approx(expected)
+    assert completion_from(body, None, None).cost_usd is None  # a server at --api-base: not priced
+    continued = completion_from(json.loads(completion_body("No, it is not.")), "No,", None)
+    assert continued.text == " it is not."  # the continuation only, as the road reads it

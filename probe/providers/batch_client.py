@@ -131,12 +131,6 @@ class BatchClient:
             errors="; ".join(str(getattr(e, "message", e)) for e in data) or None,
         )
 
-    async def cancel(self, batch_id: str) -> None:
-        try:
-            await asyncio.to_thread(self.litellm.cancel_batch, batch_id=batch_id, **self._where())
-        except Exception as exc:
-            raise ProviderError(self._failed(f"cancelling batch {batch_id}", exc)) from None
-
     async def results(self, file_id: str) -> list[LineResult]:
         """The lines of an output or error file."""
         try:
