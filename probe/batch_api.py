@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 Say = Callable[[str, str], None]
 
-__all__ = ["BatchJob", "check", "config_from_state", "pending", "waiting"]
+__all__ = ["BatchJob", "api_base_of", "check", "config_from_state", "pending", "waiting"]
 
 
 def check(config: RunConfig) -> None:
@@ -97,15 +97,33 @@ def config_to_state(config: RunConfig) -> dict[str, Any]:
         value = getattr(config, f.name)
         kept[f.name] = list(value) if isinstance(value, tuple) else value
     kept["task"] = dataclasses.asdict(config.resolved_task())
+    for name in ("api_base", "judge_api_base"):  # credentials in a URL are not kept either
+        kept[name] = redact_url(kept[name])
     return kept
 
 
-def config_from_state(state: BatchState, api_key: str | None) -> RunConfig:
+def api_base_of(state: BatchState, given: str | None) -> str | None:
+    """The run's --api-base: as given again, else as the state file keeps it — unless that lost
+    the credentials written into it."""
+    if given:
+        return given
+    kept = state.config.get("api_base")
+    if kept and "[redacted]@" in kept:
+        raise UsageError(
+            f"the run's --api-base {kept} held credentials, which the state file does not keep: "
+            "give --api-base again"
+        )
+    return kept if isinstance(kept, str) else None
+
+
+def config_from_state(
+    state: BatchState, api_key: str | None, api_base: str | None = None
+) -> RunConfig:
     """The run a state file belongs to, to collect and continue (--resume, --batch-api)."""
     from probe.config import RunConfig
     from probe.tasks import Example, Task
 
-    settings = dict(state.config)
+    settings = {**state.config, "api_base": api_base_of(state, api_base)}
     task = dict(settings.pop("task"))
     examples = tuple(Example(**_tupled(e)) for e in task.pop("examples", ()))
     task = _tupled(task)

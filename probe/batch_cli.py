@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from probe.cli_options import ApiKeyOpt, DebugOpt
+from probe.cli_options import ApiBaseOpt, ApiKeyOpt, DebugOpt
 
 batch_app = typer.Typer(
     help="Follow up a run submitted with --batch-api: see its batches, collect their results.",
@@ -31,6 +31,7 @@ FileArg = Annotated[
 def status(
     file: FileArg,
     api_key: ApiKeyOpt = None,
+    api_base: ApiBaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """What each batch of a run is doing: its state, request counts and age."""
@@ -41,7 +42,7 @@ def status(
     from probe.errors import ProbeError
 
     try:
-        report = asyncio.run(status_of(file, api_key))
+        report = asyncio.run(status_of(file, api_key, api_base))
     except ProbeError as exc:
         _fail(exc.message, exc.exit_code)
     if as_json:
@@ -53,7 +54,9 @@ def status(
 
 
 @batch_app.command()
-def collect(file: FileArg, api_key: ApiKeyOpt = None, debug: DebugOpt = False) -> None:
+def collect(
+    file: FileArg, api_key: ApiKeyOpt = None, api_base: ApiBaseOpt = None, debug: DebugOpt = False
+) -> None:
     """Download the results of every batch that has ended, write the records of the inputs they
     finish, and submit the next round (forced variants wait for decide-first's answer) or the
     requests a batch did not bring back. Run it again until the state file is gone."""
@@ -68,7 +71,7 @@ def collect(file: FileArg, api_key: ApiKeyOpt = None, debug: DebugOpt = False) -
     try:
         path = find_state(file)
         state = load(path)
-        config = dataclasses.replace(config_from_state(state, api_key), debug=debug)
+        config = dataclasses.replace(config_from_state(state, api_key, api_base), debug=debug)
     except ProbeError as exc:
         _fail(exc.message, exc.exit_code)
     here = os.getcwd()

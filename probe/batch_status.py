@@ -11,16 +11,17 @@ from probe.batch_state import find_state, load
 from probe.errors import ProviderError
 
 
-async def status_of(file: str, api_key: str | None) -> dict[str, Any]:
+async def status_of(file: str, api_key: str | None, api_base: str | None = None) -> dict[str, Any]:
     """{state_file, output, model, endpoint, rounds, batches: [{id, round, status, total,
     completed, failed, age_s, collected, note}]}."""
     from probe import environment
+    from probe.batch_api import api_base_of
     from probe.providers.batch_client import BatchClient
     from probe.providers.openai_road import NO_KEY
 
     path = find_state(file)
     state = load(path)
-    api_base = state.config.get("api_base")
+    api_base = api_base_of(state, api_base)
     key = api_key or environment.openai_api_key() or (NO_KEY if api_base else None)
     client = BatchClient(state.provider, api_base, key) if state.open else None
     now = time.time()

@@ -325,3 +325,23 @@ def test_batch_replies_are_priced_at_the_price_maps_batch_rates():
     assert completion_from(body, None, None).cost_usd is None  # a server at --api-base: not priced
     continued = completion_from(json.loads(completion_body("No, it is not.")), "No,", None)
     assert continued.text == " it is not."  # the continuation only, as the road reads it
+
+
+def test_credentials_in_the_api_base_are_not_kept_and_must_be_given_again(tmp_path):
+    from probe.batch_api import api_base_of, config_from_state, config_to_state
+    from probe.batch_state import BatchState
+    from probe.config import RunConfig
+    from probe.errors import UsageError
+
+    url = "http://user:hunter2hunter2@127.0.0.1:9/v1"
+    config = RunConfig(
+        inputs=["a.txt"], model="openai/x", api_base=url, api_key=KEY, output="o.jsonl"
+    )
+    kept = config_to_state(config)
+    assert "hunter2" not in json.dumps(kept) and KEY not in json.dumps(kept)
+    state = BatchState("o.jsonl", str(tmp_path), kept, "openai/x", "openai", None)
+    with pytest.raises(UsageError, match="give --api-base again"):
+        api_base_of(state, None)
+    again = config_from_state(state, KEY, url)
+    assert again.api_base == url and again.api_key == KEY and again.resume and again.batch_api
+    assert again.resolved_task() == config.resolved_task()
