@@ -57,9 +57,12 @@ def status(
 def collect(
     file: FileArg, api_key: ApiKeyOpt = None, api_base: ApiBaseOpt = None, debug: DebugOpt = False
 ) -> None:
-    """Download the results of every batch that has ended, write the records of the inputs they
-    finish, and submit the next round (forced variants wait for decide-first's answer) or the
-    requests a batch did not bring back. Run it again until the state file is gone."""
+    """Collect the batches that have ended: write the records they finish, submit the next round.
+
+    The next round holds the calls that waited for an answer (--force opposite waits for
+    decide-first's) and the requests a batch did not bring back. Run it again until the state
+    file is gone.
+    """
     import dataclasses
     import os
 

@@ -50,9 +50,6 @@ class Deferrals:
     def add(self, key: str, request: Pending) -> None:
         self.pending.setdefault(key, request)
 
-    def __len__(self) -> int:
-        return len(self.pending)
-
 
 def batch_body(kwargs: dict[str, Any], model_name: str) -> dict[str, Any]:
     """A request in LiteLLM's vocabulary (probe.providers.chat_request) as the JSON body of
@@ -85,7 +82,6 @@ class DeferringCache(CachedProvider):
         super().__init__(inner, cache, api_base=api_base)
         self.remote = remote
         self.deferrals = deferrals
-        self.answered = 0  # calls answered from the cache (batch replies included)
 
     async def complete(
         self,
@@ -109,7 +105,6 @@ class DeferringCache(CachedProvider):
         )
         hit = self.cache.get(key)
         if hit is not None:
-            self.answered += 1
             return cached_completion(hit)
         kwargs = self.remote.request(
             messages,

@@ -345,3 +345,33 @@ def test_credentials_in_the_api_base_are_not_kept_and_must_be_given_again(tmp_pa
     again = config_from_state(state, KEY, url)
     assert again.api_base == url and again.api_key == KEY and again.resume and again.batch_api
     assert again.resolved_task() == config.resolved_task()
+
+
+def test_collect_from_elsewhere_finishes_an_ask_run_with_relative_paths(
+    inputs, tmp_path, monkeypatch
+):
+    """The question, the relative input paths and -o are the run's, wherever collect runs."""
+    monkeypatch.chdir(tmp_path)
+    question = "Is this scene sarcastic?"
+    with BatchServer(steady_model, polls=0) as server:
+        result = run_cli(
+            "ask",
+            question,
+            "scenes",
+            "-o",
+            "run.jsonl",
+            "--batch-api",
+            "--force",
+            "no",
+            *model_args(server),
+        )
+        assert result.exit_code == 0, result.stderr
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        monkeypatch.chdir(elsewhere)
+        collect_until_done(tmp_path / "run.jsonl")
+        assert os.getcwd() == str(elsewhere)
+    records = file_records(tmp_path / "run.jsonl")
+    assert sorted(r["id"] for r in records) == [f"scenes/{n}.txt" for n in sorted(SCENES)]
+    assert {r["question"] for r in records} == {question}
+    assert not (elsewhere / "run.jsonl").exists()
