@@ -20,15 +20,23 @@ their replies: those requests are missing from the cache, so the next collect su
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from probe.batch_defer import Deferrals, DeferringCache, waiting
+from probe.batch_defer import Deferrals, DeferringCache, Pending, waiting
 from probe.batch_state import BatchEntry, BatchState, load, save, state_path
 from probe.errors import ProviderError, UsageError
-from probe.providers.batch_client import ENDPOINT, BatchClient, check_provider, completion_from
+from probe.providers.batch_client import (
+    ENDPOINT,
+    MAX_BYTES,
+    MAX_LINES,
+    BatchClient,
+    check_provider,
+    completion_from,
+)
 from probe.redaction import redact_url
 
 if TYPE_CHECKING:
@@ -274,28 +282,16 @@ class BatchJob:
             return
         if new:
             self.state.rounds += 1
-            lines = [
-                {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": p.body}
-                for key, p in new.items()
-            ]
-            batch_id = await self.client.submit(
-                lines, {"probe": f"round {self.state.rounds}", "run": self.path.name[:200]}
-            )
-            self.state.batches.append(
-                BatchEntry(
-                    id=batch_id,
-                    round=self.state.rounds,
-                    submitted=time.time(),
-                    requests=list(new),
-                    prefills={k: p.prefill for k, p in new.items() if p.prefill is not None},
-                )
-            )
-            save(self.path, self.state)
+            ids = []
+            for part in split(new):
+                ids.append(await self._submit(part))
+                save(self.path, self.state)  # each batch is on record as soon as it exists
             say(
                 "notice",
-                f"probe: submitted batch {batch_id}: {len(new)} requests for {stats.held} "
-                f"inputs (round {self.state.rounds}). `probe batch status {self.config.output}` "
-                f"shows it; `probe batch collect {self.config.output}` finishes the run",
+                f"probe: submitted batch {', '.join(ids)}: {len(new)} requests for "
+                f"{stats.held} inputs (round {self.state.rounds}). `probe batch status "
+                f"{self.config.output}` shows it; `probe batch collect {self.config.output}` "
+                "finishes the run",
             )
         elif self.state.open:
             save(self.path, self.state)
@@ -308,3 +304,36 @@ class BatchJob:
             self.path.unlink(missing_ok=True)
             if self.collected or self.state.batches:
                 say("notice", f"probe: every input has its record in {self.config.output}")
+
+    async def _submit(self, part: dict[str, Pending]) -> str:
+        lines = [
+            {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": p.body}
+            for key, p in part.items()
+        ]
+        metadata = {"probe": f"round {self.state.rounds}", "run": self.path.name[:200]}
+        batch_id = await self.client.submit(lines, metadata)
+        self.state.batches.append(
+            BatchEntry(
+                id=batch_id,
+                round=self.state.rounds,
+                submitted=time.time(),
+                requests=list(part),
+                prefills={k: p.prefill for k, p in part.items() if p.prefill is not None},
+            )
+        )
+        return batch_id
+
+
+def split(requests: dict[str, Pending]) -> list[dict[str, Pending]]:
+    """Requests in batches within the provider's limits: at most MAX_LINES requests and
+    MAX_BYTES of batch file each (OpenAI: 50,000 requests, 200 MB)."""
+    parts: list[dict[str, Pending]] = [{}]
+    size = 0
+    for key, request in requests.items():
+        line = len(json.dumps(request.body, ensure_ascii=False).encode("utf-8", "replace")) + 150
+        if parts[-1] and (len(parts[-1]) >= MAX_LINES or size + line > MAX_BYTES):
+            parts.append({})
+            size = 0
+        parts[-1][key] = request
+        size += line
+    return parts

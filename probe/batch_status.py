@@ -9,6 +9,7 @@ from typing import Any
 
 from probe.batch_state import find_state, load
 from probe.errors import ProviderError
+from probe.providers.batch_client import RUNNING
 
 
 async def status_of(file: str, api_key: str | None, api_base: str | None = None) -> dict[str, Any]:
@@ -58,11 +59,8 @@ async def status_of(file: str, api_key: str | None, api_base: str | None = None)
         "endpoint": state.endpoint,
         "rounds": state.rounds,
         "batches": rows,
-        "ready": [r["id"] for r in rows if not r["collected"] and r["status"] not in _RUNNING],
+        "ready": [r["id"] for r in rows if not r["collected"] and r["status"] not in RUNNING],
     }
-
-
-_RUNNING = ("validating", "in_progress", "finalizing", "cancelling")
 
 
 def render(report: dict[str, Any], console: Any) -> None:

@@ -375,3 +375,19 @@ def test_collect_from_elsewhere_finishes_an_ask_run_with_relative_paths(
     assert sorted(r["id"] for r in records) == [f"scenes/{n}.txt" for n in sorted(SCENES)]
     assert {r["question"] for r in records} == {question}
     assert not (elsewhere / "run.jsonl").exists()
+
+
+def test_a_round_larger_than_the_providers_limit_is_several_batches(inputs, tmp_path, monkeypatch):
+    import probe.batch_api
+
+    monkeypatch.setattr(probe.batch_api, "MAX_LINES", 4)
+    out = tmp_path / "run.jsonl"
+    with BatchServer(steady_model, polls=0) as server:
+        result = submit(server, inputs, out, "--force", "no")
+        assert "submitted batch batch_1, batch_2, batch_3: 9 requests for 3 inputs" in result.stderr
+        sizes = [len(b.lines) for b in server.batches.values()]
+        assert sizes == [4, 4, 1]
+        assert [b["round"] for b in status(out)["batches"]] == [1, 1, 1]
+        collect_until_done(out)
+        assert len(server.batches) == 3
+    assert len(file_records(out)) == 3

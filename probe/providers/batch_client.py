@@ -27,6 +27,8 @@ BATCH_PROVIDERS = ("openai", "hosted_vllm", "litellm_proxy")
 ENDPOINT = "/v1/chat/completions"
 WINDOW = "24h"  # the only completion window OpenAI's Batch API offers
 RUNNING = ("validating", "in_progress", "finalizing", "cancelling")
+MAX_LINES = 50_000  # requests per batch (OpenAI's limit)
+MAX_BYTES = 190_000_000  # of one batch file (OpenAI's limit: 200 MB)
 
 
 def check_provider(provider: str, model: str) -> None:
