@@ -391,3 +391,12 @@ def test_a_round_larger_than_the_providers_limit_is_several_batches(inputs, tmp_
         collect_until_done(out)
         assert len(server.batches) == 3
     assert len(file_records(out)) == 3
+
+
+def test_overwrite_abandons_waiting_batches_and_starts_again(inputs, tmp_path):
+    out = tmp_path / "run.jsonl"
+    with BatchServer(steady_model, polls=5) as server:
+        assert submit(server, inputs, out).exit_code == 0
+        again = submit(server, inputs, out, "--overwrite")
+        assert again.exit_code == 0, again.stderr
+        assert [b["id"] for b in status(out)["batches"]] == ["batch_2"]
