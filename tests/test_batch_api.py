@@ -400,3 +400,16 @@ def test_overwrite_abandons_waiting_batches_and_starts_again(inputs, tmp_path):
         again = submit(server, inputs, out, "--overwrite")
         assert again.exit_code == 0, again.stderr
         assert [b["id"] for b in status(out)["batches"]] == ["batch_2"]
+
+
+def test_judge_self_calls_are_a_round_of_their_own(inputs, tmp_path):
+    out = tmp_path / "run.jsonl"
+    with BatchServer(steady_model, polls=0) as server:
+        assert submit(server, inputs, out, "--force", "no", "--judge", "self").exit_code == 0
+        collect_until_done(out)
+        assert len(server.batches) >= 2 and server.chat_requests == []
+    records = file_records(out)
+    assert len(records) == 3
+    for record in records:
+        assert record["judge"] == "openai/scripted"
+        assert all(not v.get("judge_errors") for v in record["variants"].values())
