@@ -201,6 +201,8 @@ class BatchJob:
             return
         for entry in self.state.open:
             try:
+                if not entry.id and not await self._recover(entry, say):
+                    continue
                 status = await self.client.retrieve(entry.id)
             except ProviderError as exc:
                 say("warning", f"probe: warning: {exc.message}; batch {entry.id} is left as it was")
@@ -306,22 +308,43 @@ class BatchJob:
                 say("notice", f"probe: every input has its record in {self.config.output}")
 
     async def _submit(self, part: dict[str, Pending]) -> str:
+        """One batch: the file uploaded and on record first, then the batch started on it, so a
+        kill in between leaves a file the next collect can find its batch by (`_recover`)."""
         lines = [
             {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": p.body}
             for key, p in part.items()
         ]
-        metadata = {"probe": f"round {self.state.rounds}", "run": self.path.name[:200]}
-        batch_id = await self.client.submit(lines, metadata)
-        self.state.batches.append(
-            BatchEntry(
-                id=batch_id,
-                round=self.state.rounds,
-                submitted=time.time(),
-                requests=list(part),
-                prefills={k: p.prefill for k, p in part.items() if p.prefill is not None},
-            )
+        entry = BatchEntry(
+            id="",
+            round=self.state.rounds,
+            submitted=time.time(),
+            requests=list(part),
+            prefills={k: p.prefill for k, p in part.items() if p.prefill is not None},
+            input_file=await self.client.upload(lines),
         )
-        return batch_id
+        self.state.batches.append(entry)
+        save(self.path, self.state)
+        metadata = {"probe": f"round {self.state.rounds}", "run": self.path.name[:200]}
+        # A failure here may still have started it (a reply lost on the way): the next collect
+        # looks for it by its file.
+        entry.id = await self.client.create(entry.input_file or "", metadata)
+        return entry.id
+
+    async def _recover(self, entry: BatchEntry, say: Say) -> bool:
+        """A batch whose start was not recorded (probe was stopped as it started it): found by
+        its file, or known never to have started. Whether it is one to ask about now."""
+        found = await self.client.find(entry.input_file or "")
+        if found:
+            entry.id = found
+            return True
+        entry.collected, entry.status = True, "never started"
+        entry.note = "no batch was started on it (probe was stopped, or starting it failed)"
+        say(
+            "warning",
+            f"probe: warning: batch file {entry.input_file}: {entry.note}; its requests are "
+            "submitted again",
+        )
+        return False
 
 
 def split(requests: dict[str, Pending]) -> list[dict[str, Pending]]:

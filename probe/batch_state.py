@@ -55,6 +55,7 @@ class BatchEntry:
     counts: dict[str, int] = field(default_factory=dict)  # total, completed, failed, as last seen
     collected: bool = False  # its results are in the cache (or it ended with none)
     note: str | None = None  # how it ended, when not completed
+    input_file: str | None = None  # the uploaded batch file; `id` is "" until the batch starts
 
 
 @dataclass

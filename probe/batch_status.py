@@ -38,7 +38,9 @@ async def status_of(file: str, api_key: str | None, api_base: str | None = None)
             "collected": entry.collected,
             "note": entry.note,
         }
-        if client is not None and not entry.collected:
+        if not entry.id:
+            row["note"] = f"starting on file {entry.input_file}, not recorded: collect looks for it"
+        elif client is not None and not entry.collected:
             try:
                 live = await client.retrieve(entry.id)
             except ProviderError as exc:

@@ -1,5 +1,5 @@
 """A scripted OpenAI Batch API on 127.0.0.1: `/v1/files` (multipart upload, the file, its content)
-and `/v1/batches` (create, retrieve, cancel), plus `/v1/chat/completions` for runs without
+and `/v1/batches` (create, list, retrieve, cancel), plus `/v1/chat/completions` for runs without
 batches. It stands for OpenAI's Batch API as documented, with behaviour a real provider cannot be
 made to show on demand: a batch stays `in_progress` for a number of polls, request lines fail
 (they go to the batch's error file), a batch expires with part of its requests done.
@@ -140,6 +140,10 @@ class BatchServer:
                 if parts[2:] == ["content"]:
                     return h.send(200, data, "application/octet-stream")
                 return h.send(200, json.dumps(_file_object(parts[1], data)).encode())
+            if method == "GET" and parts == ["batches"]:
+                listed = [b.as_json() for b in reversed(self.batches.values())]
+                page = {"object": "list", "data": listed, "has_more": False}
+                return h.send(200, json.dumps(page).encode())
             if method == "POST" and parts == ["batches"]:
                 return h.send(200, self._create(json.loads(body)))
             if len(parts) >= 2 and parts[0] == "batches" and parts[1] in self.batches:

@@ -58,9 +58,9 @@ def collect_until_done(out, limit=8):
     """Collect until the state file is gone (every input has its record); the results."""
     results = []
     for _ in range(limit):
-        results.append(collect(out))
         if not os.path.exists(f"{out}.batch.json"):
             return results
+        results.append(collect(out))
     raise AssertionError(f"still waiting after {limit} collects: {status(out)}")
 
 
@@ -413,3 +413,35 @@ def test_judge_self_calls_are_a_round_of_their_own(inputs, tmp_path):
     for record in records:
         assert record["judge"] == "openai/scripted"
         assert all(not v.get("judge_errors") for v in record["variants"].values())
+
+
+@pytest.mark.parametrize("started", [True, False])
+def test_a_batch_start_not_recorded_is_found_by_its_file_or_submitted_again(
+    inputs, tmp_path, monkeypatch, started
+):
+    """Starting a batch fails on the way back (started) or on the way there (not started): the
+    state file knows its uploaded file, and collect finds the batch by it or submits again."""
+    from probe.errors import ProviderError
+    from probe.providers.batch_client import BatchClient
+
+    real_create = BatchClient.create
+
+    async def lost(self, file_id, metadata):
+        if started:
+            await real_create(self, file_id, metadata)
+        raise ProviderError("starting a batch at openai: connection reset")
+
+    out = tmp_path / "run.jsonl"
+    with BatchServer(steady_model, polls=0) as server:
+        monkeypatch.setattr(BatchClient, "create", lost)
+        result = submit(server, inputs, out, "--force", "no")
+        assert result.exit_code == 1 and "connection reset" in result.stderr
+        monkeypatch.setattr(BatchClient, "create", real_create)
+        [row] = status(out)["batches"]
+        assert row["id"] == "" and "collect looks for it" in row["note"]
+        assert len(server.batches) == (1 if started else 0)
+        first = collect(out)
+        assert ("no batch was started on it" in first.stderr) is not started
+        collect_until_done(out)
+        assert len(server.batches) == 1 and server.answered == 9  # nothing paid twice
+    assert len(file_records(out)) == 3

@@ -87,8 +87,8 @@ class BatchClient:
             where["api_key"] = self.api_key
         return where
 
-    async def submit(self, lines: list[dict[str, Any]], metadata: dict[str, str]) -> str:
-        """Upload the requests and start a batch on them; its id."""
+    async def upload(self, lines: list[dict[str, Any]]) -> str:
+        """Upload a batch file of requests; its file id."""
         data = b"".join(
             (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
             for line in lines
@@ -100,17 +100,35 @@ class BatchClient:
                 purpose="batch",
                 **self._where(),
             )
+        except Exception as exc:
+            raise ProviderError(self._failed("uploading a batch file", exc)) from None
+        return str(uploaded.id)
+
+    async def create(self, file_id: str, metadata: dict[str, str]) -> str:
+        """Start a batch on an uploaded file; its id."""
+        try:
             batch = await asyncio.to_thread(
                 self.litellm.create_batch,
                 completion_window=WINDOW,
                 endpoint=ENDPOINT,
-                input_file_id=uploaded.id,
+                input_file_id=file_id,
                 metadata=metadata,
                 **self._where(),
             )
         except Exception as exc:
-            raise ProviderError(self._failed("submitting a batch", exc)) from None
+            raise ProviderError(self._failed("starting a batch", exc)) from None
         return str(batch.id)
+
+    async def find(self, file_id: str) -> str | None:
+        """The batch started on an uploaded file, among the latest 100; None if there is none."""
+        try:
+            page = await asyncio.to_thread(self.litellm.list_batches, limit=100, **self._where())
+        except Exception as exc:
+            raise ProviderError(self._failed("listing batches", exc)) from None
+        for batch in getattr(page, "data", None) or []:
+            if getattr(batch, "input_file_id", None) == file_id:
+                return str(batch.id)
+        return None
 
     async def retrieve(self, batch_id: str) -> BatchStatus:
         try:
