@@ -225,7 +225,7 @@ BatchApiOpt = Annotated[
     bool,
     typer.Option(
         "--batch-api",
-        help="Send every call as provider batches (OpenAI's Batch API: half price, done within 24 h) instead of calling; needs -o. `probe batch status/collect FILE` follow them up.",
+        help="Send the run's calls as provider batches instead of calling (OpenAI's Batch API: 50% off list price as OpenAI publishes it, results within 24 h); needs -o. `probe batch status/collect FILE` follow them up.",
     ),
 ]
 
