@@ -39,6 +39,7 @@ class RunStats:
     judge_failures: int = 0  # --judge calls that failed (their records count as failed too)
     calls: int = 0  # model calls made (the judge's and remote embeddings' included); set by the run
     skipped: list[str] = field(default_factory=list)  # directory entries that were not inputs
+    held: int = 0  # units whose record waits for a provider batch (--batch-api): not written
 
     def add(self, record: dict[str, Any]) -> None:
         self.done += 1
@@ -68,6 +69,8 @@ class BatchOptions:
     max_side: int = 1568
     judge: Provider | None = None  # annotates each record (probe.judge)
     embedder: Any = None  # aligns each variant's explanation with its baseline's (probe.align)
+    # Whether a record is not finished (a call waits for a provider batch): it is held, not written
+    hold: Callable[[Any], bool] | None = None
 
 
 def task_for(item: Item, task: Task) -> Task:
@@ -139,6 +142,9 @@ async def run_batch(
             stats.resumed += 1
             return
         record = await _probe_item(item, item_task, provider, unit_opts, batch)
+        if batch.hold is not None and batch.hold(record):
+            stats.held += 1
+            return
         try:
             if batch.embedder is not None:
                 await _align(record, batch.embedder, embed_lock)
@@ -151,6 +157,9 @@ async def run_batch(
             from probe.redaction import redact
 
             record["annotation_error"] = redact(f"{type(exc).__name__}: {exc}")
+        if batch.hold is not None and batch.hold(record):  # a judge call waits for a batch
+            stats.held += 1
+            return
         record["key"], record["sample"], record["run"] = key, sample, unit_opts.as_record()
         for v in record["variants"].values():
             records.annotate(v, sample=sample)

@@ -104,6 +104,34 @@ class CachedProvider(ProviderWrapper):
         self.cache = cache
         self.api_base = redact_url(api_base)  # where requests go; credentials are not the server
 
+    def key(
+        self,
+        messages: list[Message],
+        *,
+        prefill: str | None = None,
+        max_tokens: int,
+        temperature: float,
+        want_p_yes: bool = False,
+        seed: int | None = None,
+        sample: int = 0,
+    ) -> str:
+        """The cache key of a request: what it asks, of which model, at which server."""
+        now = in_use(self.inner)  # as resolved, less what the run found unusable
+        return request_key(
+            {
+                "model": self.inner.model,
+                "api_base": self.api_base,
+                "prefill_mode": now.prefill if prefill else None,
+            },
+            messages=messages,
+            prefill=prefill,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            p_yes=want_p_yes and now.logprobs,
+            seed=seed,
+            sample=sample,
+        )
+
     async def complete(
         self,
         messages: list[Message],
@@ -115,18 +143,12 @@ class CachedProvider(ProviderWrapper):
         seed: int | None = None,
         sample: int = 0,
     ) -> Completion:
-        now = in_use(self.inner)  # as resolved, less what the run found unusable
-        key = request_key(
-            {
-                "model": self.inner.model,
-                "api_base": self.api_base,
-                "prefill_mode": now.prefill if prefill else None,
-            },
-            messages=messages,
+        key = self.key(
+            messages,
             prefill=prefill,
             max_tokens=max_tokens,
             temperature=temperature,
-            p_yes=want_p_yes and now.logprobs,
+            want_p_yes=want_p_yes,
             seed=seed,
             sample=sample,
         )
@@ -142,8 +164,13 @@ class CachedProvider(ProviderWrapper):
             seed=seed,
             sample=sample,
         )
-        self.cache.put(key, {k: v for k, v in asdict(completion).items() if k not in _NOT_STORED})
+        self.cache.put(key, stored(completion))
         return completion
+
+
+def stored(completion: Completion) -> dict[str, Any]:
+    """A reply as the cache stores it."""
+    return {k: v for k, v in asdict(completion).items() if k not in _NOT_STORED}
 
 
 _NOT_STORED = ("cached", "cost_saved_usd")  # facts about one use of a reply, not the reply

@@ -233,6 +233,15 @@ def _html_report(files: list[str], out: str, image_px: int, *, open_it: bool = F
     return bool(written.problems)
 
 
+def _add_batch_commands() -> None:
+    from probe.batch_cli import batch_app
+
+    app.add_typer(batch_app, name="batch")
+
+
+_add_batch_commands()
+
+
 def _fail(message: str, code: int) -> NoReturn:
     from probe.render import safe
 
@@ -244,13 +253,7 @@ def _probe(task: Any, inputs: list[str], options: dict[str, Any]) -> None:
     """Run `task` on `inputs` with the command's options: records to stdout when asked (or when
     it is piped and no -o file takes them), else panels; messages, progress and summary on
     stderr. Every error becomes its exit code."""
-    import asyncio
-
-    from rich.console import Console
-
     from probe.config import RunConfig
-    from probe.runner import arun
-    from probe.sinks import OutputClosed, Panels, Sink, Status, StdoutJsonl, terminal_messages
 
     o = dict(options)
     as_jsonl = o.pop("jsonl") or (not sys.stdout.isatty() and not o["output"])
@@ -260,6 +263,20 @@ def _probe(task: Any, inputs: list[str], options: dict[str, Any]) -> None:
     o["force_via"] = o["force_via"].value
     o["cache"] = not o.pop("no_cache")
     config = RunConfig(inputs=inputs, task=task, **o)
+    execute(config, as_jsonl=as_jsonl, show_panels=show_panels)
+
+
+def execute(config: Any, *, as_jsonl: bool, show_panels: bool) -> None:
+    """Run a RunConfig with the terminal's sinks (records to stdout when `as_jsonl`, else panels
+    when `show_panels`); messages, progress and summary on stderr. Every error becomes its exit
+    code."""
+    import asyncio
+
+    from rich.console import Console
+
+    from probe.runner import arun
+    from probe.sinks import OutputClosed, Panels, Sink, Status, StdoutJsonl, terminal_messages
+
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     sinks: list[Sink] = [Status(err, progress=not show_panels)]
     if as_jsonl:

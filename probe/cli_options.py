@@ -221,6 +221,14 @@ MaxInputBytesOpt = Annotated[
     ),
 ]
 
+BatchApiOpt = Annotated[
+    bool,
+    typer.Option(
+        "--batch-api",
+        help="Send the run's calls as provider batches instead of calling (OpenAI's Batch API: 50% off list price as OpenAI publishes it, results within 24 h); needs -o. `probe batch status/collect FILE` follow them up.",
+    ),
+]
+
 
 # The options `funny` and `ask` share, in the order their --help lists them: (annotation, default).
 RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
@@ -252,6 +260,7 @@ RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "allow_outside": (AllowOutsideOpt, False),
     "max_input_bytes": (MaxInputBytesOpt, 20_000_000),
     "debug": (DebugOpt, False),
+    "batch_api": (BatchApiOpt, False),
 }
 
 

@@ -76,6 +76,7 @@ class RunConfig:
     allow_outside: bool = False
     max_input_bytes: int = 20_000_000
     debug: bool = False
+    batch_api: bool = False  # --batch-api: calls go to the provider's batches (probe.batch_api)
 
     def __post_init__(self) -> None:
         inputs = self.inputs

@@ -57,6 +57,7 @@ async def arun(
 ) -> RunStats:
     """`run`, for a caller already in an event loop."""
     from probe.batch import BatchOptions, run_batch
+    from probe.batch_api import check as check_batch_api
     from probe.runfile import refuse_to_overwrite
     from probe.sources import STDIN, collect
 
@@ -64,6 +65,7 @@ async def arun(
     task = config.resolved_task()
     config.check_values()
     config.check_output()
+    check_batch_api(config)  # --batch-api's usage errors
     if config.output and not config.resume and not config.overwrite:
         refuse_to_overwrite(config.output)  # before any model is opened
     inputs = config.input_args
@@ -107,6 +109,7 @@ async def arun(
             max_side=config.max_side,
             judge=pipeline.judge,
             embedder=pipeline.embedder,
+            hold=pipeline.hold,
         )
         everyone = [*([runfile] if runfile else []), *sinks]
         if on_record is not None:
@@ -120,6 +123,9 @@ async def arun(
         for sink in everyone:
             opened.append(sink)
             sink.open(info)
+
+        if pipeline.batch is not None:  # batches that have ended: their replies into the cache
+            await pipeline.batch.collect(say)
 
         def write(record: dict[str, Any]) -> None:
             for sink in everyone:
@@ -139,6 +145,8 @@ async def arun(
             done_keys=runfile.done if runfile else frozenset(),
             on_progress=update,
         )
+        if pipeline.batch is not None:  # what waits for a reply goes to the next batch
+            await pipeline.batch.finish(done, say)
         done.calls = pipeline.calls
         done.skipped = list(collected.skipped)
         stats = done
@@ -161,6 +169,14 @@ class Pipeline:
     embedder: Any = None
     limits: Any = None
     cache: Any = None
+    batch: Any = None  # probe.batch_api.BatchJob: --batch-api, or a --resume that finds batches
+
+    @property
+    def hold(self) -> Callable[[Any], bool] | None:
+        """--batch-api: which records wait for a batch (held back, not written)."""
+        from probe.batch_api import waiting
+
+        return waiting if self.config.batch_api else None
 
     @property
     def calls(self) -> int:
@@ -236,6 +252,12 @@ class Pipeline:
         if self.cache is None:
             return limited
         endpoint = getattr(base, "endpoint", api_base)  # OPENAI_BASE_URL too
+        if first and (config.batch_api or _batches_pending(config)):
+            from probe.batch_api import BatchJob
+
+            self.batch = BatchJob(config, self.cache, base)
+            if config.batch_api:
+                return self.batch.provider(limited, endpoint)
         return CachedProvider(limited, self.cache, api_base=endpoint)
 
     async def aclose(self) -> None:
@@ -257,6 +279,12 @@ def _close(sinks: list[Sink], stats: RunStats | None) -> None:
             failure = failure or exc
     if failure is not None:
         raise failure
+
+
+def _batches_pending(config: RunConfig) -> bool:
+    from probe.batch_api import pending
+
+    return pending(config)
 
 
 def _quiet(kind: str, text: str) -> None:

@@ -231,7 +231,8 @@ def summary(err: Any, stats: RunStats, output: str | None) -> None:
     table.add_row(
         "inputs",
         f"{stats.done} probed, {stats.resumed} already done, {stats.failed} failed"
-        + (f", {len(stats.skipped)} files skipped" if stats.skipped else ""),
+        + (f", {len(stats.skipped)} files skipped" if stats.skipped else "")
+        + (f", {stats.held} waiting for a batch" if stats.held else ""),
     )
     if stats.verdicts:
         table.add_row("verdicts", ", ".join(f"{v} {n}" for v, n in stats.verdicts.most_common()))

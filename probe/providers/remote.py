@@ -92,18 +92,13 @@ class RemoteProvider:
         seed: int | None = None,
         sample: int = 0,
     ) -> Completion:
-        kwargs = build_request(
-            self.model,
+        kwargs = self.request(
             messages,
             prefill=prefill,
-            prefill_mode=self.discoveries.prefill,
             max_tokens=max_tokens,
             temperature=temperature,
-            timeout=self.timeout,
-            seed=seed if self.capabilities.seed else None,
-            logprobs=want_p_yes and self.discoveries.logprobs,
-            api_base=self.api_base,
-            api_key=self.road.api_key,
+            want_p_yes=want_p_yes,
+            seed=seed,
         )
         attempt = 0
         while True:
@@ -124,6 +119,31 @@ class RemoteProvider:
                     ) from None
                 await asyncio.sleep(backoff(exc, attempt))
                 attempt += 1
+
+    def request(
+        self,
+        messages: list[Message],
+        *,
+        prefill: str | None,
+        max_tokens: int,
+        temperature: float,
+        want_p_yes: bool,
+        seed: int | None,
+    ) -> dict[str, Any]:
+        """The request `complete` sends (in LiteLLM's vocabulary, client settings included)."""
+        return build_request(
+            self.model,
+            messages,
+            prefill=prefill,
+            prefill_mode=self.discoveries.prefill,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            timeout=self.timeout,
+            seed=seed if self.capabilities.seed else None,
+            logprobs=want_p_yes and self.discoveries.logprobs,
+            api_base=self.api_base,
+            api_key=self.road.api_key,
+        )
 
     async def _attempt(self, kwargs: dict[str, Any]) -> Any:
         """One request: its turn at the rate limit, then `timeout` seconds in all for the whole
