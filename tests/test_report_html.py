@@ -240,3 +240,25 @@ def test_view_without_a_browser_prints_where_the_page_is(runs, monkeypatch):
     [path] = re.findall(r"open file://(\S+\.html)", result.stderr)
     assert os.path.getsize(path) > 10_000
     os.unlink(path)
+
+
+def test_a_file_of_two_models_is_plotted_per_model(runs, tmp_path):
+    both = tmp_path / "both.jsonl"
+    both.write_text((runs / "a.jsonl").read_text() + (runs / "b.jsonl").read_text())
+    out = tmp_path / "page.html"
+    assert run_cli("report", both, "--html", out).exit_code == 0
+    points = [
+        dict(attrs)
+        for tag, attrs in _tags(out.read_text(encoding="utf-8"))
+        if tag == "tr" and dict(attrs).get("class") == "point"
+    ]
+    by_model = {
+        "both.jsonl · openai/scripted": report_json(runs / "a.jsonl"),
+        "both.jsonl · openai/other": report_json(runs / "b.jsonl"),
+    }
+    assert {p["data-series"] for p in points} == set(by_model)
+    for p in points:
+        rate = by_model[p["data-series"]]
+        for part in p["data-rate"].split("."):
+            rate = rate[part]
+        assert (float(p["data-value"]), int(p["data-n"])) == (rate["value"], rate["n"])
