@@ -39,6 +39,8 @@ class RunStats:
     judge_failures: int = 0  # --judge calls that failed (their records count as failed too)
     calls: int = 0  # model calls made (the judge's and remote embeddings' included); set by the run
     skipped: list[str] = field(default_factory=list)  # directory entries that were not inputs
+    # per deployment behind LiteLLM's Router: {deployment, replies, failures, cooldowns, prefill}
+    deployments: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, record: dict[str, Any]) -> None:
         self.done += 1
