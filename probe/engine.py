@@ -390,10 +390,13 @@ def _honored(
 
 
 def _attempt(result: VariantResult) -> dict[str, Any]:
-    return {
+    attempt = {
         "mechanism": result.get("mechanism"),
         "honored": result.get("honored"),
         "prefill": result.get("prefill"),
         "raw": result.get("raw"),
         "error": result.get("error"),
     }
+    if result.get("deployment"):  # several deployments (the Router road): which one it was
+        attempt["deployment"] = result.get("deployment")
+    return attempt
