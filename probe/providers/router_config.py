@@ -48,11 +48,6 @@ class RouterSpec:
     source: str = "--api-base"  # where it came from, for messages
 
     @property
-    def secrets(self) -> tuple[str, ...]:
-        """Every key a deployment carries, to redact wherever it might turn up."""
-        return tuple(str(d.params["api_key"]) for d in self.deployments if d.params.get("api_key"))
-
-    @property
     def endpoint(self) -> str:
         """One stable name for all the deployments (the response cache's key)."""
         return "router:" + ",".join(sorted(d.label for d in self.deployments))
