@@ -26,6 +26,7 @@ _RETRYABLE_KINDS = {
     "InternalServerError",
     "BadGatewayError",
     "APITimeoutError",
+    "RouterRateLimitError",  # LiteLLM's Router: every deployment is cooling down
 }
 _TIMEOUTS = {"Timeout", "APITimeoutError", "DeadlineExceeded", "TimeoutError"}
 _MAX_BACKOFF_S = 60.0
