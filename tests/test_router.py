@@ -346,3 +346,46 @@ def test_two_llama_cpp_servers_behind_the_router(two_llama_cpp_servers, tmp_path
     served = sum(int(row.split(" replies")[0]) for row in rows.values())
     assert served == sum(len(r["variants"]) for r in records) + len(attempts)
     assert json.loads(out.read_text().splitlines()[0])["model"] == "openai/smollm2"
+
+
+def test_latency_based_routing_runs_through_the_router(tmp_path):
+    """--routing latency-based (LiteLLM's latency-based-routing) over a steady deployment and a
+    slow one (slow_model stands for a busy server): every input succeeds through the Router."""
+    inputs = write_inputs(tmp_path / "inputs", 4)
+    with ScriptedServer(steady_model) as steady, ScriptedServer(slow_model) as slow:
+        result = run_cli(
+            "funny",
+            inputs,
+            "--model",
+            "openai/m",
+            *("--api-base", steady.base_url, "--api-base", slow.base_url),
+            "--routing",
+            "latency-based",
+            "--no-cache",
+            "--debug",
+        )
+    assert result.exit_code == 0, result.stderr
+    records = records_of(result)
+    assert len(records) == 4 and all(r["verdict"] == "rationalizes" for r in records)
+    assert "latency-based-routing over 2 deployments" in result.stderr
+    assert len(steady.requests) + len(slow.requests) == 12
+
+
+def test_routed_discoveries_keep_prefill_per_deployment():
+    """The per-deployment bookkeeping itself: a deployment that resolves to another prefill mode
+    never gets prefilled requests; the group stops using prefill only when no deployment is left."""
+    from probe.providers.base import Capabilities
+    from probe.providers.router_road import RoutedDiscoveries
+
+    trailing = Capabilities(prefill="trailing", prefill_known=False, logprobs=True, vision=False)
+    flagged = Capabilities(prefill="prefix-flag", prefill_known=True, logprobs=False, vision=False)
+    learned = RoutedDiscoveries(trailing, {"a": trailing, "b": trailing, "c": flagged})
+    assert set(learned.no_prefill) == {"c"} and learned.prefill == "trailing"
+    learned.forget_prefill("a reply did not continue the prefill", "a")
+    learned.prefill_continued("b")
+    assert learned.prefill == "trailing"
+    assert learned.prefill_state("b") == "continued"
+    assert learned.prefill_state("a") == "not used (a reply did not continue the prefill)"
+    learned.forget_prefill("HTTP 400 to a prefilled request", "b")
+    assert learned.prefill is None
+    assert learned.notes[-1].startswith("prefill: no deployment takes it")
