@@ -200,7 +200,7 @@ class RouterRoad:
         token = _PICKED.set(picked)
         try:
             response = await self.router.acompletion(model=self.spec.group, **body)
-        except Exception as exc:
+        except BaseException as exc:  # a call cut off at --timeout (cancelled) counts too
             if picked:
                 self._failed(picked[-1])
                 exc.probe_deployment = picked[-1]  # type: ignore[attr-defined]
