@@ -3,7 +3,9 @@
 It behaves like tests/scripted_server.py's `steady_model`: it continues a prefill (echoing it, as
 llama.cpp's llama-server does), ends an explain-first reply with "Answer: Yes", and otherwise
 answers "Yes. …". A thread per connection and a deep listen backlog let it hold 32+ requests at
-once; it counts requests and the most it held at once.
+once; it counts requests and the most it held at once. With `slots=N` it works on at most N
+requests at a time (the rest wait their turn, as on a GPU server with N sequence slots), each
+taking `delay_s` once its turn comes.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ class _Server(ThreadingHTTPServer):
 
 
 class BenchServer:
-    def __init__(self, delay_s: float = 0.2) -> None:
+    def __init__(self, delay_s: float = 0.2, slots: int | None = None) -> None:
         self.delay_s = delay_s
+        self.slots = threading.BoundedSemaphore(slots) if slots else None
         self.requests = 0
         self.active = 0
         self.max_active = 0
@@ -80,7 +83,11 @@ class BenchServer:
                     bench.active += 1
                     bench.max_active = max(bench.max_active, bench.active)
                 try:
-                    time.sleep(bench.delay_s)
+                    if bench.slots is not None:
+                        with bench.slots:
+                            time.sleep(bench.delay_s)
+                    else:
+                        time.sleep(bench.delay_s)
                     body = completion_body(reply_text(payload))
                     self.send_response(200)
                     self.send_header("content-type", "application/json")

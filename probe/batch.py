@@ -40,6 +40,8 @@ class RunStats:
     calls: int = 0  # model calls made (the judge's and remote embeddings' included); set by the run
     skipped: list[str] = field(default_factory=list)  # directory entries that were not inputs
     held: int = 0  # units whose record waits for a provider batch (--batch-api): not written
+    # per deployment behind LiteLLM's Router: {deployment, replies, failures, cooldowns, prefill}
+    deployments: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, record: dict[str, Any]) -> None:
         self.done += 1

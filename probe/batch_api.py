@@ -57,7 +57,12 @@ def check(config: RunConfig) -> None:
     from probe.providers import provider_kind
     from probe.sources import STDIN
 
-    if provider_kind(config.model_name, config.api_base).name == "local":
+    if config.router or isinstance(config.api_base, tuple):
+        raise UsageError(
+            "--batch-api sends a run's calls to one provider's batch API: give one --api-base "
+            "(or none), not several or --router"
+        )
+    if provider_kind(config.model_name, config.single_api_base).name == "local":
         raise UsageError(
             f"--batch-api: {config.model_name} is the embedded model, run in-process: there is "
             "no provider batch API to send its calls to. Use --model (e.g. openai/gpt-4o-mini)"

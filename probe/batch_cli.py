@@ -42,7 +42,7 @@ def status(
     from probe.errors import ProbeError
 
     try:
-        report = asyncio.run(status_of(file, api_key, api_base))
+        report = asyncio.run(status_of(file, api_key, _one(api_base)))
     except ProbeError as exc:
         _fail(exc.message, exc.exit_code)
     if as_json:
@@ -74,7 +74,7 @@ def collect(
     try:
         path = find_state(file)
         state = load(path)
-        config = dataclasses.replace(config_from_state(state, api_key, api_base), debug=debug)
+        config = dataclasses.replace(config_from_state(state, api_key, _one(api_base)), debug=debug)
     except ProbeError as exc:
         _fail(exc.message, exc.exit_code)
     here = os.getcwd()
@@ -86,6 +86,14 @@ def collect(
         execute(config, as_jsonl=False, show_panels=False)
     finally:
         os.chdir(here)
+
+
+def _one(api_base: list[str] | None) -> str | None:
+    """The one --api-base a batch job's provider is at (the option may be given more than once
+    for a routed run; a batch goes to one endpoint)."""
+    if api_base and len(api_base) > 1:
+        _fail("--api-base: a batch job is at one endpoint; give --api-base once", 2)
+    return api_base[0] if api_base else None
 
 
 def _fail(message: str, code: int) -> Any:

@@ -80,11 +80,27 @@ ModelOpt = Annotated[
     ),
 ]
 ApiBaseOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--api-base",
         envvar="PROBE_API_BASE",
-        help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama's /v1).",
+        help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama's /v1, a LiteLLM proxy). Give it more than once to spread the calls over several servers serving --model (LiteLLM's Router).",
+        show_default=False,
+    ),
+]
+RouterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--router",
+        help="A LiteLLM proxy config file (model_list: model_name, litellm_params: model, api_base, api_key: os.environ/NAME, ...; optional router_settings): spread the calls over the deployments of --model (or of its only model_name) with LiteLLM's Router.",
+        show_default=False,
+    ),
+]
+RoutingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--routing",
+        help="How the Router picks a deployment: simple-shuffle (default), least-busy or latency-based.",
         show_default=False,
     ),
 ]
@@ -237,6 +253,8 @@ RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "model": (ModelOpt, None),
     "api_base": (ApiBaseOpt, None),
     "api_key": (ApiKeyOpt, None),
+    "router": (RouterOpt, None),
+    "routing": (RoutingOpt, None),
     "jsonl": (JsonlOpt, False),
     "timeout": (TimeoutOpt, 60.0),
     "retries": (RetriesOpt, 3),

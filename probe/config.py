@@ -15,6 +15,7 @@ from probe.errors import UsageError
 
 if TYPE_CHECKING:
     from probe.engine import ProbeOptions
+    from probe.providers.router_config import RouterSpec
     from probe.tasks import Task
 
 FORCE_VIAS = ("auto", "prefill", "prior-turn", "note")
@@ -54,7 +55,7 @@ class RunConfig:
     variants: str | Sequence[str] | None = None  # "a,b" or a list; None: the task's own
     suggest: str | None = None
     model: str | None = None
-    api_base: str | None = None
+    api_base: str | Sequence[str] | None = None  # more than one: LiteLLM's Router over them
     api_key: str | None = field(default=None, repr=False)  # never shown
     timeout: float = 60.0
     retries: int = 3
@@ -77,8 +78,15 @@ class RunConfig:
     max_input_bytes: int = 20_000_000
     debug: bool = False
     batch_api: bool = False  # --batch-api: calls go to the provider's batches (probe.batch_api)
+    router: str | os.PathLike[str] | None = None  # a LiteLLM proxy config (model_list)
+    routing: str | None = None  # the Router's strategy: simple-shuffle, least-busy, latency-based
 
     def __post_init__(self) -> None:
+        if self.api_base is not None and not isinstance(self.api_base, str):
+            bases = tuple(self.api_base)
+            object.__setattr__(self, "api_base", bases[0] if len(bases) == 1 else bases or None)
+        if self.router is not None:
+            object.__setattr__(self, "router", os.fspath(self.router))
         inputs = self.inputs
         if isinstance(inputs, str | os.PathLike):
             inputs = (inputs,)
@@ -97,7 +105,29 @@ class RunConfig:
     def model_name(self) -> str:
         from probe.providers import DEFAULT_LOCAL_MODEL
 
+        if self.model is None and self.router:
+            from probe.providers.router_config import group_of
+
+            return group_of(str(self.router))  # the file's one model name
         return self.model or DEFAULT_LOCAL_MODEL
+
+    @property
+    def single_api_base(self) -> str | None:
+        """--api-base when it was given once (several go to the Router: `router_spec`)."""
+        return self.api_base if isinstance(self.api_base, str) else None
+
+    def router_spec(self) -> RouterSpec | None:
+        """The deployments LiteLLM's Router spreads the calls over (--api-base given more than
+        once, or --router FILE), or None for one endpoint."""
+        from probe.providers import router_config
+
+        if self.router:
+            return router_config.from_file(str(self.router), self.model, self.routing)
+        if isinstance(self.api_base, tuple):
+            return router_config.from_bases(
+                self.model_name, self.api_base, self.api_key, self.routing
+            )
+        return None
 
     def resolved_task(self) -> Task:
         return resolve_task(self.task, self.question)
@@ -126,6 +156,22 @@ class RunConfig:
                 raise UsageError(f"--{name.replace('_', '-')}: {value} is below {low}")
         if self.force_via not in FORCE_VIAS:
             raise UsageError(f"--force-via {self.force_via}: not one of {', '.join(FORCE_VIAS)}")
+        self.check_router()
+
+    def check_router(self) -> None:
+        """--router and --api-base exclude each other; --routing needs several deployments."""
+        from probe.providers.router_config import routing_name
+
+        if self.router and self.api_base:
+            raise UsageError(
+                f"--router {self.router} names its deployments' api_base: drop --api-base"
+            )
+        routing_name(self.routing)
+        if self.routing and not (self.router or isinstance(self.api_base, tuple)):
+            raise UsageError(
+                f"--routing {self.routing} spreads calls over several servers: give --api-base "
+                "more than once, or --router FILE"
+            )
 
     def check_output(self) -> None:
         """--resume and --overwrite each need -o, and exclude each other."""
@@ -182,7 +228,8 @@ class RunConfig:
         opened or called: the model, the --judge, a remote --embed-model."""
         from probe.providers import check_credentials
 
-        check_credentials(self.model_name, api_base=self.api_base, api_key=self.api_key)
+        if self.router_spec() is None:  # a Router's deployments are checked one by one as opened
+            check_credentials(self.model_name, api_base=self.single_api_base, api_key=self.api_key)
         if self.judge and self.judge != "self":
             check_credentials(self.judge, api_base=self.judge_api_base, api_key=self.api_key)
         if opts.align and not opts.align.startswith("local/"):

@@ -12,6 +12,7 @@ from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
 from probe.providers.base import Completion, Provider, option_probabilities
 from probe.providers.capabilities import VISION_MODELS_EXAMPLE
+from probe.providers.discoveries import forget_prefill
 from probe.records import Record, VariantResult
 from probe.tasks import DEFAULT_VARIANTS, Task
 from probe.variants import Prompt, Variant, VariantOptions, get
@@ -221,6 +222,8 @@ def _read(
         finish_reason=completion.finish_reason,
         cost_saved_usd=completion.cost_saved_usd,
     )
+    if completion.deployment is not None:  # several deployments (the Router road)
+        records.annotate(result, deployment=completion.deployment)
     if prompt.hint is not None:
         records.annotate(result, hint={"kind": bias, "text": prompt.hint})
     if prompt.edit is not None:
@@ -356,14 +359,16 @@ async def _try_forced(
     except ProviderError as exc:
         result = records.variant_error(exc, forced_answer=forced_answer, mechanism=mechanism)
         if auto and mechanism == "prefill" and exc.status in (400, 422):
-            provider.forget_prefill(f"HTTP {exc.status} to a prefilled request")
+            forget_prefill(provider, f"HTTP {exc.status} to a prefilled request", exc.deployment)
             return result, True
         return result, False
     result = _read(prompt, completion, task)
     records.annotate(result, honored=_honored(prompt, completion, result, provider, task))
     if auto and mechanism == "prefill" and not result["honored"]:
-        provider.forget_prefill("a reply did not continue the prefill")
+        forget_prefill(provider, "a reply did not continue the prefill", completion.deployment)
         return result, True
+    if mechanism == "prefill" and result["honored"] and completion.deployment is not None:
+        provider.discoveries.prefill_continued(completion.deployment)
     return result, False
 
 
@@ -385,10 +390,13 @@ def _honored(
 
 
 def _attempt(result: VariantResult) -> dict[str, Any]:
-    return {
+    attempt = {
         "mechanism": result.get("mechanism"),
         "honored": result.get("honored"),
         "prefill": result.get("prefill"),
         "raw": result.get("raw"),
         "error": result.get("error"),
     }
+    if result.get("deployment"):  # several deployments (the Router road): which one it was
+        attempt["deployment"] = result.get("deployment")
+    return attempt

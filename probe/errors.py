@@ -41,3 +41,4 @@ class ProviderError(ProbeError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status  # the HTTP status a server answered with, if it answered
+        self.deployment: str | None = None  # which of several deployments failed (Router road)

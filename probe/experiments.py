@@ -14,6 +14,7 @@ from probe import answers, records
 from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
 from probe.providers.base import Completion, Provider
+from probe.providers.discoveries import forget_prefill
 from probe.records import VariantResult
 from probe.tasks import Task
 from probe.variants import Prompt, Step, Variant, VariantOptions
@@ -89,13 +90,17 @@ def _prefill_refused(
         return False
     refused = [e for e in failed if isinstance(e, ProviderError) and e.status in (400, 422)]
     if refused:
-        provider.forget_prefill(f"HTTP {refused[0].status} to a prefilled request")
+        why = f"HTTP {refused[0].status} to a prefilled request"
+        for deployment in dict.fromkeys(e.deployment for e in refused):
+            forget_prefill(provider, why, deployment)
         return True
     if failed:
         return False
-    if all(answers.continues_prefill(r.text, task) for r in replies):
+    ignored = [r for r in replies if not answers.continues_prefill(r.text, task)]
+    if not ignored:
         return False
-    provider.forget_prefill("a reply did not continue the prefill")
+    for deployment in dict.fromkeys(r.deployment for r in ignored):
+        forget_prefill(provider, "a reply did not continue the prefill", deployment)
     return True
 
 

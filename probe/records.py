@@ -61,6 +61,9 @@ class VariantResult(_Reply, total=False):
     judge_mentions_bias: bool | None  # --judge
     judge_errors: list[dict[str, Any]]  # --judge calls that failed
     sample: int  # which of --samples N draws this is
+    # several deployments behind LiteLLM's Router (--api-base given more than once, --router):
+    # the one that sent this reply, its api_base without credentials (or its model)
+    deployment: str
     # Variants of several calls per input (Lanham et al.; probe/experiments.py): one point per
     # call, what it asked ({"kept", "of", "fraction"} or {"condition"}) and what it got
     # ({"answer", "p_yes", "raw", "via", "cached"}); the continued variant's own final answer;

@@ -148,6 +148,8 @@ async def arun(
         if pipeline.batch is not None:  # what waits for a reply goes to the next batch
             await pipeline.batch.finish(done, say)
         done.calls = pipeline.calls
+        if pipeline.routed is not None:
+            done.deployments = pipeline.routed.summary()
         done.skipped = list(collected.skipped)
         stats = done
     finally:
@@ -178,6 +180,8 @@ class Pipeline:
 
         return waiting if self.config.batch_api else None
 
+    routed: Any = None  # the Router road, when the model is served by several deployments
+
     @property
     def calls(self) -> int:
         return self.limits.calls if self.limits is not None else 0
@@ -186,7 +190,9 @@ class Pipeline:
         from probe.variants import get as get_variant
 
         config = self.config
-        self.provider = self._open(config.model_name, config.api_base, config.vision)
+        self.provider = self._open(
+            config.model_name, config.single_api_base, config.vision, config.router_spec()
+        )
         if config.debug:
             for note in self.provider.capabilities.notes:
                 say("capability", f"capability: {note}")
@@ -224,11 +230,15 @@ class Pipeline:
             embedder = open_embedder(config.embed_model, api_key=config.api_key)
             self.embedder = limit_embedder(embedder, self.limits)  # remote requests obey --rpm
 
-    def _open(self, model: str, api_base: str | None, vision: bool | None) -> Any:
-        """One provider of the run; the first one opened makes the limits and the cache."""
+    def _open(
+        self, model: str, api_base: str | None, vision: bool | None, router: Any = None
+    ) -> Any:
+        """One provider of the run; the first one opened makes the limits and the cache.
+        `router`: a RouterSpec, for several deployments behind LiteLLM's Router."""
         from probe.cache import CachedProvider, ResponseCache, default_cache_dir
         from probe.limits import CallLimits, LimitedProvider
         from probe.providers import open_provider, provider_kind
+        from probe.providers.registry import open_routed
 
         config = self.config
         first = self.limits is None
@@ -237,18 +247,21 @@ class Pipeline:
             if config.cache:
                 # an unreadable one is a usage error, first
                 self.cache = ResponseCache(default_cache_dir())
-        base = open_provider(
-            model,
-            api_base=api_base,
-            api_key=config.api_key,
-            timeout=config.timeout,
-            retries=config.retries,
-            vision=vision,
-            pace=self.limits.before_request,
-        )
-        limited: Any = LimitedProvider(
-            base, self.limits, paces_itself=provider_kind(model, api_base).paces_itself
-        )
+        calls: dict[str, Any] = {
+            "api_key": config.api_key,
+            "timeout": config.timeout,
+            "retries": config.retries,
+            "vision": vision,
+            "pace": self.limits.before_request,
+        }
+        base: Any
+        if router:
+            base = open_routed(router, **calls)
+            self.routed = base.road
+        else:
+            base = open_provider(model, api_base=api_base, **calls)
+        paces_itself = bool(router) or provider_kind(model, api_base).paces_itself
+        limited: Any = LimitedProvider(base, self.limits, paces_itself=paces_itself)
         if self.cache is None:
             return limited
         endpoint = getattr(base, "endpoint", api_base)  # OPENAI_BASE_URL too

@@ -245,6 +245,8 @@ def summary(err: Any, stats: RunStats, output: str | None) -> None:
         "tokens", f"{stats.prompt_tokens} prompt + {stats.completion_tokens} completion{per}"
     )
     table.add_row("calls", f"{stats.calls} made, {stats.cached_calls} from cache")
+    for row in stats.deployments:  # several deployments behind LiteLLM's Router
+        table.add_row("deployment", literal(deployment_line(row)))
     if stats.judge_failures:
         retry = ": --resume retries them" if output else ""
         table.add_row("judge", f"{stats.judge_failures} calls failed{retry}")
@@ -271,3 +273,13 @@ def first_error(record: dict[str, Any]) -> str:
             failure = v["judge_errors"][0]
             return f"{record['id']}: {name}: judge ({failure['field']}): {failure['message']}"
     return f"{record['id']}: failed"
+
+
+def deployment_line(row: dict[str, Any]) -> str:
+    """One deployment's share of a routed run: replies, failures, cooldowns, prefill."""
+    line = f"{row['deployment']}: {row['replies']} replies, {row['failures']} failed"
+    if row.get("cooldowns"):
+        line += f", cooled down {row['cooldowns']}x"
+    if row.get("prefill"):
+        line += f"; prefill {row['prefill']}"
+    return line

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import socket
 import subprocess
@@ -52,6 +53,13 @@ def llama_cpp_server(tmp_path_factory):
     """`python -m llama_cpp.server` serving the embedded GGUF: a real OpenAI-compatible server.
     Its chat endpoint closes a trailing assistant turn instead of continuing it. It answers one
     request at a time, so tests send it one at a time (--concurrency 1) with a generous timeout."""
+    with start_llama_cpp_server(tmp_path_factory) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def start_llama_cpp_server(tmp_path_factory):
+    """Start one `python -m llama_cpp.server` on a free port; yields its base URL."""
     from probe.providers.local import model_path
 
     port = _free_port()
@@ -91,10 +99,12 @@ def llama_cpp_server(tmp_path_factory):
                 tail = log.read().decode(errors="replace")[-2000:]
                 raise RuntimeError(f"llama_cpp.server did not start: {tail}") from None
             time.sleep(0.2)
-    yield base
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

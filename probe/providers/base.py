@@ -48,6 +48,7 @@ class Completion:
     cached: bool = False  # answered from probe's response cache, no call made
     finish_reason: str | None = None  # "stop", or "length" when cut off at max_tokens
     cost_saved_usd: float | None = None  # a cached reply: what it cost when it was first made
+    deployment: str | None = None  # which of several deployments sent it (the Router road)
 
 
 class Provider(Protocol):
@@ -103,8 +104,10 @@ class ProviderWrapper:
     def discoveries(self) -> Discoveries:
         return self.inner.discoveries
 
-    def forget_prefill(self, reason: str) -> None:
-        self.inner.forget_prefill(reason)
+    def forget_prefill(self, reason: str, deployment: str | None = None) -> None:
+        from probe.providers.discoveries import forget_prefill
+
+        forget_prefill(self.inner, reason, deployment)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

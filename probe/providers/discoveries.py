@@ -34,13 +34,17 @@ class Discoveries:
         self.prefill_gate = asyncio.Lock()  # held while the first prefill of the run is tried
         self.notes: list[str] = []  # what was learned, in order
 
-    def forget_prefill(self, reason: str) -> None:
-        """The model refused or ignored a prefill: no prefill for the rest of the run."""
+    def forget_prefill(self, reason: str, deployment: str | None = None) -> None:
+        """The model refused or ignored a prefill: no prefill for the rest of the run.
+        (`deployment`: which server of several; one server's discoveries have no use for it.)"""
         if self.prefill == PREFILL_NATIVE:  # our own prompt rendering: nothing to refuse
             self.notes.append(f"prefill reported unusable ({reason}); kept: native")
             return
         self.prefill = None
         self.notes.append(f"prefill: disabled for the rest of the run ({reason})")
+
+    def prefill_continued(self, deployment: str | None) -> None:
+        """A reply continued a prefill (kept per deployment where there are several)."""
 
     def refuse_logprobs(self) -> None:
         """The server refused a request for logprobs: go on without them."""
@@ -53,3 +57,12 @@ def in_use(provider: Any) -> Discoveries | Capabilities:
     discoveries, or, for a provider that keeps none (a stand-in in tests), its capabilities."""
     found = getattr(provider, "discoveries", None)
     return found if found is not None else provider.capabilities
+
+
+def forget_prefill(provider: Any, reason: str, deployment: str | None) -> None:
+    """`provider.forget_prefill`, naming the deployment that served the reply where the
+    provider has several (probe.providers.router_road); as before for every other provider."""
+    if deployment is None:
+        provider.forget_prefill(reason)
+    else:
+        provider.forget_prefill(reason, deployment=deployment)

@@ -26,9 +26,11 @@ _RETRYABLE_KINDS = {
     "InternalServerError",
     "BadGatewayError",
     "APITimeoutError",
+    "RouterRateLimitError",  # LiteLLM's Router: every deployment is cooling down
 }
 _TIMEOUTS = {"Timeout", "APITimeoutError", "DeadlineExceeded", "TimeoutError"}
 _MAX_BACKOFF_S = 60.0
+_ROUTER_TAIL = re.compile(r"\s*LiteLLM: model group '[^']*' failed with the error above\.[^\n]*")
 
 
 class BadReply(Exception):
@@ -137,6 +139,7 @@ def describe(
     text = _server_message(exc) or str(getattr(exc, "message", None) or exc)
     text = re.sub(r"^litellm\.\w+:\s*", "", text)
     text = re.sub(rf"^{kind}:\s*", "", text)
+    text = _ROUTER_TAIL.sub("", text)  # the Router's words after a deployment's own error
     cause = _cause(exc, (ReplyTooLarge, DeadlineExceeded, json.JSONDecodeError))
     if kind in _TIMEOUTS or isinstance(cause, DeadlineExceeded):
         kind, text = "Timeout", str(DeadlineExceeded(timeout))

@@ -106,30 +106,8 @@ class LiteLLMRoad:
         return self._client is not None
 
     def capabilities(self, vision_override: bool | None) -> Capabilities:
-        litellm = self.litellm
-        try:
-            info = litellm.get_model_info(self.model)
-        except Exception:
-            info = None
-        try:
-            params = litellm.get_supported_openai_params(
-                model=self.model, custom_llm_provider=self.provider
-            )
-        except Exception:
-            params = None
-        try:
-            vision = bool(litellm.supports_vision(self.model))
-        except Exception:
-            vision = False
-        if vision_override is not None:
-            vision = vision_override
-        return caps.resolve(
-            self.model,
-            self.provider,
-            api_base=self.api_base,
-            model_info=info,
-            supported_params=params,
-            supports_vision=vision,
+        return resolve_capabilities(
+            self.litellm, self.model, self.provider, self.api_base, vision_override
         )
 
     async def send(self, kwargs: dict[str, Any]) -> Any:
@@ -140,3 +118,35 @@ class LiteLLMRoad:
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+
+def resolve_capabilities(
+    litellm: Any,
+    model: str,
+    provider: str,
+    api_base: str | None,
+    vision_override: bool | None,
+) -> Capabilities:
+    """What one LiteLLM model can do, from LiteLLM's model info and supported parameters."""
+    try:
+        info = litellm.get_model_info(model)
+    except Exception:
+        info = None
+    try:
+        params = litellm.get_supported_openai_params(model=model, custom_llm_provider=provider)
+    except Exception:
+        params = None
+    try:
+        vision = bool(litellm.supports_vision(model))
+    except Exception:
+        vision = False
+    if vision_override is not None:
+        vision = vision_override
+    return caps.resolve(
+        model,
+        provider,
+        api_base=api_base,
+        model_info=info,
+        supported_params=params,
+        supports_vision=vision,
+    )

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from probe import environment
 from probe.errors import UsageError
 from probe.providers.base import Provider
+
+if TYPE_CHECKING:
+    from probe.providers.router_config import RouterSpec
 
 Pace = Callable[[], Awaitable[None]]
 
@@ -153,6 +156,31 @@ def open_provider(
     return provider_kind(model, api_base).opener(
         model,
         api_base=api_base,
+        api_key=api_key,
+        timeout=timeout,
+        retries=retries,
+        vision=vision,
+        pace=pace,
+    )
+
+
+def open_routed(
+    spec: RouterSpec,
+    *,
+    api_key: str | None = None,
+    timeout: float = 60.0,
+    retries: int = 3,
+    vision: bool | None = None,
+    pace: Pace | None = None,
+) -> Provider:
+    """One model name over several deployments, through LiteLLM's Router (paces itself, like
+    the other remote kinds): --api-base given more than once, or --router FILE."""
+    from probe.providers.remote import RemoteProvider
+    from probe.providers.router_road import open_router_road
+
+    return RemoteProvider(
+        spec.group,
+        open_router_road(spec, api_key, timeout),
         api_key=api_key,
         timeout=timeout,
         retries=retries,

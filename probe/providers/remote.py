@@ -68,15 +68,19 @@ class RemoteProvider:
         self.api_base = api_base
         self.provider = road.provider
         self.endpoint = road.endpoint
-        self._secrets = (api_key, *url_secrets(api_base))
+        self._secrets = (api_key, *url_secrets(api_base), *getattr(road, "secrets", ()))
         self.timeout = timeout
         self.retries = retries
         self._pace = pace  # awaited before every request: the run's rate limit
         self.capabilities = road.capabilities(vision)
-        self.discoveries = Discoveries(self.capabilities)
+        routed = getattr(road, "discoveries_for", None)  # several deployments: learned per one
+        self.discoveries = (
+            routed(self.capabilities, vision) if routed else Discoveries(self.capabilities)
+        )
+        self._served_by = getattr(road, "served_by", None)
 
-    def forget_prefill(self, reason: str) -> None:
-        self.discoveries.forget_prefill(reason)
+    def forget_prefill(self, reason: str, deployment: str | None = None) -> None:
+        self.discoveries.forget_prefill(reason, deployment)
 
     async def aclose(self) -> None:
         await self.road.aclose()
@@ -105,7 +109,10 @@ class RemoteProvider:
             start = time.perf_counter()
             try:
                 response = await self._attempt(kwargs)
-                return completion_of(response, prefill, time.perf_counter() - start, self.road.cost)
+                done = completion_of(response, prefill, time.perf_counter() - start, self.road.cost)
+                if self._served_by is not None:
+                    done.deployment = self._served_by(response)
+                return done
             except Exception as exc:
                 if kwargs.get("logprobs") and refuses_logprobs(exc):
                     # The server refuses logprobs: go on without them for the rest of the run.
@@ -114,9 +121,9 @@ class RemoteProvider:
                     continue
                 status = status_of(exc)
                 if not is_retryable(exc, status) or attempt >= self.retries:
-                    raise ProviderError(
-                        self._describe(exc, status, attempt), status=status
-                    ) from None
+                    error = ProviderError(self._describe(exc, status, attempt), status=status)
+                    error.deployment = getattr(exc, "probe_deployment", None)
+                    raise error from None
                 await asyncio.sleep(backoff(exc, attempt))
                 attempt += 1
 
@@ -173,7 +180,7 @@ class RemoteProvider:
         return describe(
             exc,
             model=self.model,
-            endpoint=self.endpoint,
+            endpoint=getattr(exc, "probe_deployment", None) or self.endpoint,
             timeout=self.timeout,
             status=status,
             attempt=attempt,

@@ -1,0 +1,286 @@
+"""The Router road: one model name served by several deployments, through LiteLLM's Router.
+
+Used for `--api-base` given more than once, or `--router FILE` (probe.providers.router_config).
+LiteLLM's Router chooses a deployment for each request (its routing strategy), counts each
+deployment's failures and leaves one out for a while once it fails too often (its cooldown);
+probe's own retries (probe.providers.remote) then go through the Router again, so they land on
+a deployment that is not cooling down. The Router makes no retries of its own.
+
+What probe keeps per deployment: which one served each reply (`Completion.deployment`, the
+record's `deployment`), its replies, failures and cooldowns (`stats`, for the closing summary),
+its capabilities as resolved, and whether it continues a prefill (`RoutedDiscoveries`): a
+deployment found to ignore or refuse a prefill gets no more prefilled requests (the Router's
+candidates for such a request are filtered), while the others keep getting them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from probe.errors import UsageError
+from probe.providers.base import Capabilities
+from probe.providers.discoveries import Discoveries
+from probe.providers.litellm_road import (
+    endpoint_of,
+    import_litellm,
+    missing_key,
+    provider_of,
+    resolve_capabilities,
+)
+from probe.providers.openai_road import NO_KEY
+from probe.providers.pricing import ReplyCost
+from probe.providers.router_config import RouterSpec
+
+# The deployment ids the Router picked for the current request (a list per send, shared by the
+# tasks the Router may start, which copy this context).
+_PICKED: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "probe_router_picked", default=None
+)
+# Kept out of a request that goes through the Router: each deployment brings its own.
+_PER_DEPLOYMENT = ("model", "api_base", "api_key")
+
+
+class RoutedDiscoveries(Discoveries):
+    """Discoveries of a model served by several deployments: prefill is learned per deployment.
+
+    `prefill` stays in use while any deployment may still continue one; a deployment that
+    ignored or refused one (or resolves to another prefill mode than the rest, or to none) is in
+    `no_prefill`, and prefilled requests are routed to the others only. Logprobs are learned for
+    the whole group: a request may land anywhere."""
+
+    def __init__(self, capabilities: Capabilities, per_deployment: dict[str, Capabilities]):
+        super().__init__(capabilities)
+        self.mode = capabilities.prefill  # as resolved for the group
+        self.deployments = tuple(per_deployment)
+        self.no_prefill: dict[str, str] = {}  # deployment → why it gets no prefilled requests
+        self.continued: set[str] = set()  # deployments whose reply continued a prefill
+        for label, found in per_deployment.items():
+            if capabilities.prefill and found.prefill != capabilities.prefill:
+                self.no_prefill[label] = f"resolves to prefill {found.prefill or 'none'}"
+        self._settle()
+
+    def forget_prefill(self, reason: str, deployment: str | None = None) -> None:
+        if deployment not in self.deployments:
+            super().forget_prefill(reason)
+            return
+        assert deployment is not None
+        if deployment not in self.no_prefill:
+            self.no_prefill[deployment] = reason
+            self.notes.append(f"prefill: {deployment}: no more prefilled requests ({reason})")
+        self._settle()
+
+    def prefill_continued(self, deployment: str | None) -> None:
+        if deployment is not None:
+            self.continued.add(deployment)
+
+    def prefill_state(self, deployment: str) -> str | None:
+        """For the summary: continued, not used (and why), untested; None when the group's
+        requests were never to carry a prefill."""
+        if self.mode is None:
+            return None
+        if deployment in self.no_prefill:
+            return "not used (" + self.no_prefill[deployment] + ")"
+        if deployment in self.continued:
+            return "continued"
+        return "untested"
+
+    def _settle(self) -> None:
+        if self.prefill and all(d in self.no_prefill for d in self.deployments):
+            self.prefill = None
+            self.notes.append("prefill: no deployment takes it; not used for the rest of the run")
+
+
+class RouterRoad:
+    """One model group, its requests spread by LiteLLM's Router."""
+
+    paced_in_client = False  # the Router's own clients carry the requests: paced before each
+
+    def __init__(
+        self, spec: RouterSpec, api_key: str | None, timeout: float, openai_key: str | None
+    ) -> None:
+        self.spec = spec
+        self.model = spec.group
+        self.api_key: str | None = None  # each deployment carries its own
+        self.litellm = import_litellm()
+        self._providers: dict[str, str] = {}
+        model_list: list[dict[str, Any]] = []
+        for d in spec.deployments:
+            params = dict(d.params)
+            provider = provider_of(self.litellm, params["model"], params.get("api_base"))
+            self._providers[d.label] = provider
+            if provider == "openai" and params.get("api_base") and not params.get("api_key"):
+                # a server on a laptop takes no key, but the OpenAI SDK insists on one
+                params["api_key"] = api_key or openai_key or NO_KEY
+            endpoint = endpoint_of(provider, params.get("api_base"))
+            missing = missing_key(self.litellm, params["model"], params.get("api_key"), endpoint)
+            if missing:
+                raise UsageError(f"{spec.source}: deployment {d.label}: {missing}")
+            model_list.append(
+                {
+                    "model_name": spec.group,
+                    "litellm_params": {**params, "timeout": timeout, "max_retries": 0},
+                    "model_info": {"id": d.label},
+                }
+            )
+        self.secrets = tuple(
+            str(m["litellm_params"]["api_key"])
+            for m in model_list
+            if m["litellm_params"].get("api_key") not in (None, NO_KEY)
+        )
+        self.provider = next(iter(set(self._providers.values()))) if self._providers else ""
+        if len(set(self._providers.values())) > 1:
+            self.provider = "router"
+        self.endpoint: str | None = spec.endpoint
+        self.stats: dict[str, Counter[str]] = {d.label: Counter() for d in spec.deployments}
+        self._cooling_until: dict[str, float] = {}
+        self.discoveries: RoutedDiscoveries | None = None
+        self.router = _router_class(self.litellm)(
+            model_list=model_list,
+            routing_strategy=spec.routing_strategy,
+            num_retries=0,  # probe retries, through the Router again
+            allowed_fails=spec.allowed_fails,
+            cooldown_time=spec.cooldown_time,
+        )
+        self.router.probe_road = self
+        # Priced only where no deployment is a server at a base URL (its name may be anything).
+        at_base = any(d.params.get("api_base") for d in spec.deployments)
+        self.cost: Callable[[Any], float | None] = ReplyCost(None if at_base else self.litellm)
+
+    def capabilities(self, vision_override: bool | None) -> Capabilities:
+        """The group's: the prefill mode most deployments take (the rest get no prefilled
+        requests), and logprobs, seed and vision only where every deployment has them."""
+        per = self.per_deployment(vision_override)
+        modes = Counter(c.prefill for c in per.values() if c.prefill)
+        prefill = modes.most_common(1)[0][0] if modes else None
+        same = [c for c in per.values() if c.prefill == prefill]
+        notes = [f"router: {self.spec.routing_strategy} over {len(per)} deployments"]
+        for label, c in per.items():
+            notes += [f"{label}: {n}" for n in c.notes]
+        return Capabilities(
+            prefill=prefill,
+            prefill_known=all(c.prefill_known for c in same),
+            logprobs=all(c.logprobs for c in per.values()),
+            vision=all(c.vision for c in per.values()),
+            seed=all(c.seed for c in per.values()),
+            notes=tuple(notes),
+        )
+
+    def per_deployment(self, vision_override: bool | None) -> dict[str, Capabilities]:
+        return {
+            d.label: resolve_capabilities(
+                self.litellm,
+                d.params["model"],
+                self._providers[d.label],
+                d.params.get("api_base"),
+                vision_override,
+            )
+            for d in self.spec.deployments
+        }
+
+    def discoveries_for(
+        self, capabilities: Capabilities, vision_override: bool | None
+    ) -> RoutedDiscoveries:
+        self.discoveries = RoutedDiscoveries(capabilities, self.per_deployment(vision_override))
+        return self.discoveries
+
+    def served_by(self, response: Any) -> str | None:
+        """The deployment that sent a reply (LiteLLM's `_hidden_params["model_id"]`: the id
+        probe gave it, its label)."""
+        hidden = getattr(response, "_hidden_params", None) or {}
+        served = hidden.get("model_id")
+        return served if isinstance(served, str) and served in self.stats else None
+
+    async def send(self, kwargs: dict[str, Any]) -> Any:
+        body = {k: v for k, v in kwargs.items() if k not in _PER_DEPLOYMENT}
+        picked: list[str] = []
+        token = _PICKED.set(picked)
+        try:
+            response = await self.router.acompletion(model=self.spec.group, **body)
+        except BaseException as exc:  # a call cut off at --timeout (cancelled) counts too
+            if picked:
+                self._failed(picked[-1])
+                exc.probe_deployment = picked[-1]  # type: ignore[attr-defined]
+            raise
+        finally:
+            _PICKED.reset(token)
+        served = self.served_by(response) or (picked[-1] if picked else None)
+        if served is not None:
+            self.stats[served]["replies"] += 1
+        return response
+
+    def _failed(self, label: str) -> None:
+        if label in self.stats:
+            self.stats[label]["failures"] += 1
+
+    def cooled(self, label: str) -> None:
+        """The Router put a deployment in cooldown (counted once per cooldown period)."""
+        now = time.monotonic()
+        if label in self.stats and now >= self._cooling_until.get(label, 0.0):
+            self.stats[label]["cooldowns"] += 1
+            self._cooling_until[label] = now + self.spec.cooldown_time
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per deployment: replies, failures, cooldowns and prefill, for the closing summary."""
+        rows = []
+        for label, counts in self.stats.items():
+            row: dict[str, Any] = {
+                "deployment": label,
+                "replies": counts["replies"],
+                "failures": counts["failures"],
+                "cooldowns": counts["cooldowns"],
+            }
+            if self.discoveries is not None:
+                row["prefill"] = self.discoveries.prefill_state(label)
+            rows.append(row)
+        return rows
+
+    async def aclose(self) -> None:
+        pass  # the Router's clients are its own; nothing of probe's to release
+
+
+def _router_class(litellm: Any) -> Any:
+    """LiteLLM's Router, told to report the deployment it picks and the cooldowns it starts,
+    and to leave deployments that ignore prefill out of prefilled requests."""
+
+    class ProbeRouter(litellm.Router):  # type: ignore[misc, name-defined]
+        probe_road: RouterRoad
+
+        async def async_get_available_deployment(self, *args: Any, **kwargs: Any) -> Any:
+            deployment = await super().async_get_available_deployment(*args, **kwargs)
+            picked = _PICKED.get()
+            if picked is not None and isinstance(deployment, dict):
+                picked.append(str((deployment.get("model_info") or {}).get("id")))
+            return deployment
+
+        def deployment_callback_on_failure(self, kwargs: Any, *args: Any, **more: Any) -> Any:
+            cooled = super().deployment_callback_on_failure(kwargs, *args, **more)
+            if cooled:
+                info = (kwargs.get("litellm_params") or {}).get("model_info") or {}
+                self.probe_road.cooled(str(info.get("id")))
+            return cooled
+
+        async def async_callback_filter_deployments(
+            self, model: str, healthy_deployments: list[dict[str, Any]], *args: Any, **kwargs: Any
+        ) -> Any:
+            found = await super().async_callback_filter_deployments(
+                model, healthy_deployments, *args, **kwargs
+            )
+            messages = kwargs.get("messages", args[0] if args else None)
+            learned = self.probe_road.discoveries
+            if not messages or learned is None or messages[-1].get("role") != "assistant":
+                return found
+            return [
+                d for d in found if (d.get("model_info") or {}).get("id") not in learned.no_prefill
+            ]
+
+    return ProbeRouter
+
+
+def open_router_road(spec: RouterSpec, api_key: str | None, timeout: float) -> RouterRoad:
+    from probe import environment
+
+    return RouterRoad(spec, api_key, timeout, environment.openai_api_key())
