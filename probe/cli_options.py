@@ -84,6 +84,7 @@ ApiBaseOpt = Annotated[
     typer.Option(
         "--api-base",
         envvar="PROBE_API_BASE",
+        metavar="URL",
         help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama's /v1, a LiteLLM proxy). Give it more than once to spread the calls over several servers serving --model (LiteLLM's Router).",
         show_default=False,
     ),
@@ -92,6 +93,7 @@ RouterOpt = Annotated[
     str | None,
     typer.Option(
         "--router",
+        metavar="CONFIG.yaml",
         help="A LiteLLM proxy config file (model_list: model_name, litellm_params: model, api_base, api_key: os.environ/NAME, ...; optional router_settings): spread the calls over the deployments of --model (or of its only model_name) with LiteLLM's Router.",
         show_default=False,
     ),
