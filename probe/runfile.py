@@ -24,7 +24,7 @@ import re
 import stat
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -79,7 +79,7 @@ class RunFile:
         _remove_leftover_temp_files(self.target)
         if resume and self.target.exists():
             self._cut_torn_tail()
-            for record in self._read():
+            for _, record in self._read():
                 if records.succeeded(record):
                     self.done.add(record["key"])
                     if isinstance(record.get("id"), str):  # written before ids were in the key
@@ -90,18 +90,18 @@ class RunFile:
         # record is ready to take its place.
         self._replace_on_first_write = not resume and self._size > 0
 
-    def _read(self) -> list[dict[str, Any]]:
-        """The file's records; a line that is not a probe record (torn by a kill) is skipped."""
-        found = []
+    def _read(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The file's records, one at a time, each with the offset of its line; a line that is not
+        a probe record (torn by a kill) is skipped. Never the whole file at once: parsed, a record
+        takes several times its line (~7 KB for a one-variant line of 1.2 KB), and a run of
+        10,000 inputs held them all at its end (benchmarks/memory.py)."""
         with self.target.open("rb") as fh:
+            offset = 0
             for line in fh:
-                try:
-                    record = json.loads(line)
-                except ValueError:  # not JSON, or not UTF-8
-                    continue
-                if isinstance(record, dict) and "key" in record:
-                    found.append(record)
-        return found
+                record = _record(line)
+                if record is not None:
+                    yield offset, record
+                offset += len(line)
 
     def _cut_torn_tail(self) -> None:
         """Cut a last line that has no newline or is not JSON, so what is appended next starts a
@@ -148,11 +148,15 @@ class RunFile:
         try:
             os.close(fd)
             if not self._replace_on_first_write:  # else nothing replaced what the file holds
-                self._rewrite(one_per_input(self._read()))
+                # Which line stays for each input, from a summary of each record (not the records)
+                summaries = [(offset, _summary(record)) for offset, record in self._read()]
+                kept = _one_per_input([summary for _, summary in summaries])
+                self._rewrite([summaries[i][0] for i in kept])
         finally:
             self._lock.release()
 
-    def _rewrite(self, kept: list[dict[str, Any]]) -> None:
+    def _rewrite(self, offsets: list[int]) -> None:
+        """Write the records at these offsets of the file, in this order, in its place."""
         try:
             old = os.stat(self.target)
         except FileNotFoundError:
@@ -169,8 +173,10 @@ class RunFile:
                         os.fchown(fd, old.st_uid, old.st_gid)
             else:
                 os.fchmod(fd, 0o666 & ~_umask())
-            with os.fdopen(fd, "wb") as out:
-                for record in kept:
+            with os.fdopen(fd, "wb") as out, self.target.open("rb") as old_lines:
+                for offset in offsets:
+                    old_lines.seek(offset)
+                    record = json.loads(old_lines.readline())
                     out.write((records.dumps(record) + "\n").encode("utf-8"))
                 out.flush()
                 os.fsync(out.fileno())
@@ -185,19 +191,37 @@ def one_per_input(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One record per key, in the order first seen: the successful one where any attempt
     succeeded, else the latest. A record written before input ids were part of the key counts as
     its input's when a record with the new key is there too."""
-    keys = {record["key"] for record in found}
-    kept: dict[str, dict[str, Any]] = {}
-    for record in found:
-        key = record["key"]
-        if (
-            isinstance(record.get("id"), str)
-            and (upgraded := records.input_key(key, record["id"])) in keys
-        ):
+    return [found[i] for i in _one_per_input([_summary(record) for record in found])]
+
+
+Summary = tuple[str, str | None, bool]  # a record's key, its id if a string, whether it succeeded
+
+
+def _summary(record: dict[str, Any]) -> Summary:
+    rid = record.get("id")
+    return record["key"], rid if isinstance(rid, str) else None, records.succeeded(record)
+
+
+def _one_per_input(found: list[Summary]) -> list[int]:
+    """one_per_input on summaries of the records: the indices of those kept, in order."""
+    keys = {key for key, _, _ in found}
+    kept: dict[str, tuple[int, bool]] = {}  # key: (index, succeeded)
+    for index, (key, rid, ok) in enumerate(found):
+        if rid is not None and (upgraded := records.input_key(key, rid)) in keys:
             key = upgraded
-        if key in kept and records.succeeded(kept[key]) and not records.succeeded(record):
+        if key in kept and kept[key][1] and not ok:
             continue  # a later failure never replaces an earlier success
-        kept[key] = record
-    return list(kept.values())
+        kept[key] = (index, ok)
+    return [index for index, _ in kept.values()]
+
+
+def _record(line: bytes) -> dict[str, Any] | None:
+    """The probe record a line holds, or None (not JSON, not UTF-8, not a record)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and "key" in record else None
 
 
 class RunLock:
