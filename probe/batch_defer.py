@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from probe.cache import CachedProvider, ResponseCache, cached_completion
+from probe.cache import CachedProvider, ResponseCache
 from probe.errors import ProviderError
 from probe.providers.base import Completion, Message, Provider
 from probe.providers.chat_request import SDK_PARAMS
@@ -83,39 +83,12 @@ class DeferringCache(CachedProvider):
         self.remote = remote
         self.deferrals = deferrals
 
-    async def complete(
-        self,
-        messages: list[Message],
-        *,
-        prefill: str | None = None,
-        max_tokens: int,
-        temperature: float,
-        want_p_yes: bool = False,
-        seed: int | None = None,
-        sample: int = 0,
-    ) -> Completion:
-        key = self.key(
-            messages,
-            prefill=prefill,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            want_p_yes=want_p_yes,
-            seed=seed,
-            sample=sample,
-        )
-        hit = self.cache.get(key)
-        if hit is not None:
-            return cached_completion(hit)
-        kwargs = self.remote.request(
-            messages,
-            prefill=prefill,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            want_p_yes=want_p_yes,
-            seed=seed,
-        )
+    async def miss(self, key: str, messages: list[Message], **call: Any) -> Completion:
+        """Not called: the request is kept for the next batch, and its input waits."""
+        call.pop("sample", None)  # not part of the request body (only of the key)
+        kwargs = self.remote.request(messages, **call)
         body = batch_body(kwargs, model_name(self.remote.model, self.remote.provider))
-        self.deferrals.add(key, Pending(body, prefill))
+        self.deferrals.add(key, Pending(body, call.get("prefill")))
         raise Deferred()
 
 

@@ -155,8 +155,7 @@ class CachedProvider(ProviderWrapper):
         hit = self.cache.get(key)
         if hit is not None:
             return cached_completion(hit)
-        completion = await self.inner.complete(
-            messages,
+        call = dict(
             prefill=prefill,
             max_tokens=max_tokens,
             temperature=temperature,
@@ -164,6 +163,11 @@ class CachedProvider(ProviderWrapper):
             seed=seed,
             sample=sample,
         )
+        return await self.miss(key, messages, **call)
+
+    async def miss(self, key: str, messages: list[Message], **call: Any) -> Completion:
+        """A request the cache cannot answer: called, and its reply stored under `key`."""
+        completion = await self.inner.complete(messages, **call)
         self.cache.put(key, stored(completion))
         return completion
 
