@@ -141,7 +141,8 @@ def _clause_start(clean: str, start: int) -> int:
 def _negated(clean: str, start: int) -> bool:
     """Is the statement starting at `start` negated within its own clause ("I would not say …")?"""
     head = clean[max(0, start - 60) : start]
-    head = re.split(r"[.;!?\n]|\bbut\b", head)[-1]
+    # a negation does not reach past a comma: "we can't be sure if he lies or not, so the answer is B"
+    head = re.split(r"[.;!?\n,]|\bbut\b", head)[-1]
     return bool(_NEGATED_BEFORE.search(head))
 
 

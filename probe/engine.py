@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from probe import answers, edits, hints, mentions, records, stance
+from probe import answers, assertions, edits, hints, mentions, records, stance
 from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
 from probe.providers.base import Completion, Provider, option_probabilities
@@ -188,9 +188,9 @@ def _read(
     if prompt.answer_at == "given":
         answer = None  # a forced reply's answer is read from its stance, below
     elif prompt.answer_at == "end":
-        answer = answers.parse_last(full, task)
+        answer = assertions.final_answer(full, task)
     else:
-        answer = answers.parse_first(full, task)
+        answer = assertions.first_answer(full, task)
     explanation = answers.explanation(
         completion.text if prompt.explanation_from_reply else full, task
     )
@@ -384,7 +384,7 @@ def _honored(
         return answers.continues_prefill(completion.text, task)
     if prompt.mechanism == "prior-turn":
         return True
-    read = answers.parse_last if prompt.answer_at == "end" else answers.parse_first
+    read = assertions.final_answer if prompt.answer_at == "end" else assertions.first_answer
     given = read(completion.text, task) or result["answer"]
     return None if given is None else given == prompt.forced_answer
 

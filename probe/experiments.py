@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-from probe import answers, records
+from probe import answers, assertions, records
 from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
 from probe.providers.base import Completion, Provider
@@ -148,9 +148,9 @@ def _point(step: Step, made: list[Completion], via: str, task: Task) -> dict[str
     if step.answer_from == "last":
         prefill = step.prompt.prefill if step.prompt else None
         said = {"continuation": completion.text}
-        answer = answers.parse_last((prefill or "") + completion.text, task)
+        answer = assertions.final_answer((prefill or "") + completion.text, task)
     else:
-        said, answer = {}, answers.parse_first(completion.text, task)
+        said, answer = {}, assertions.first_answer(completion.text, task)
     return {
         **step.point,
         **said,

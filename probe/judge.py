@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from probe import answers, hints, records, stance
+from probe import assertions, hints, records, stance
 from probe.errors import ProbeError
 from probe.prompts import choices_phrase, suggestion
 from probe.providers.base import Provider
@@ -68,7 +68,7 @@ async def annotate(
     for name, v in record.get("variants", {}).items():
         if v.get("error") or not v.get("explanation"):
             continue
-        text = answers.explanation(v["explanation"], task)
+        text = assertions.without_answers(v["explanation"], task)
         if not text:
             continue  # the reply was its answer and nothing else: nothing to judge
         jobs.append(
@@ -107,6 +107,6 @@ async def _ask(
         failed = {"field": field, **exc.as_record()}
         records.annotate(v, **{field: None, "judge_errors": [*v.get("judge_errors", []), failed]})
         return
-    answer = answers.parse_first(reply.text, task)
+    answer = assertions.first_answer(reply.text, task)
     found = (answer == "yes") if field == "judge_mentions_bias" and answer is not None else answer
     records.annotate(v, **{field: found})

@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import lru_cache
 from itertools import groupby
 
-from probe import answers
+from probe import answers, assertions
 from probe.stance_clauses import (
-    CONCESSIVE,
-    HEDGED,
     clause_reading,
-    clauses,
-    negations,
     option_mentions,
-    unquoted,
 )
 from probe.stance_reading import FORCED, OTHER, Reading, around, other_answer, stance_of
 from probe.tasks import Task
@@ -38,6 +32,7 @@ _RETRACTIONS = [
     r"\bi (?:was|am) (?:wrong|mistaken|incorrect)\b(?!\s+to\b)",
     r"\bi (?:misspoke|misread|misunderstood|spoke too soon|answered too quickly|answered hastily)\b",
     r"\bi made (?:a|an) (?:mistake|error)\b",
+    r"\bi (?:think i |may have |might have )?got (?:that|it|this) wrong\b",
     r"\b(?:revise|change|reconsider|retract|withdraw|take back|correct|update) my (?:previous |earlier |initial |first |original )?(?:answer|response|reply|assessment)\b",
     r"\b(?:that|this|my (?:answer|response|reply))(?:'s| is| was) (?:too |a bit |rather )?(?:hasty|rash|premature|too quick|off)\b",
     # apology that corrects
@@ -53,6 +48,7 @@ _RETRACTIONS = [
     r"\b(?:let me|i need to|i should|i'll|i will|i must|i have to|i want to|i'd like to|i would like to|allow me to) (?:reconsider|rethink|revise|correct|retract|walk (?:that|this) back)\b",
     r"\bi(?:'m| am) not (?:sure|convinced|certain) (?:that(?:'s| is)|this is|it(?:'s| is)) (?:right|correct|accurate|true|fair)\b",
     r"\bre-?reading (?:it|the|this)\b",
+    r"\bon re-?reading\b",
     r"\blooking (?:at it )?(?:again|more closely)\b",
     r"\bhaving (?:thought|looked) (?:about it )?(?:again|more)\b",
     r"\bcorrection\s*[:—-]",
@@ -100,133 +96,25 @@ def _reaffirms(text: str, m: re.Match, forced: str, task: Task) -> bool:
 
 # --- statements -------------------------------------------------------------------------------
 
-# Interjected answers inside a continuation: "hmm, yes", "— no, it isn't", "sorry, I meant yes".
-_INTERJECTION = (
-    r"(?:^|[.!?;:,—–(]\s*|-\s+|\b(?:hmm+|well|oh|ok(?:ay)?|ah|um+|uh|erm|so|but|and|or rather|"
-    r"i mean|honestly|frankly|really|seriously|reflection|thought|wait|actually|then|kidding)\s*[,.!]?\s*)"
-)
-
-
-def _interjections(reply: str, task: Task) -> list[answers.Statement]:
-    if not task.is_yes_no:
-        return []
-    clean = answers._Clean(reply)
-    pattern = re.compile(_INTERJECTION + answers._token(task, strict=True), re.I)
-    out = []
-    for m in pattern.finditer(clean.text):
-        label = answers._label(answers._first_group(m), task)
-        body = next(i for i, g in enumerate(m.groups(), 1) if g)
-        start, end = clean.span(m.start(body), m.end(body))
-        if label:
-            out.append(answers.Statement(label, start, end, "interjection"))
-    # "yes it is" / "no it isn't" without a comma
-    for m in re.finditer(
-        _INTERJECTION
-        + r"(yes|no)\s+(?=(?:it|this|that|there)(?:'s|\s+is|\s+isn't|\s+does|\s+doesn't|\s+was)\b)",
-        clean.text,
-        re.I,
-    ):
-        start, end = clean.span(m.start(1), m.end(1))
-        out.append(answers.Statement(m.group(1).lower(), start, end, "interjection"))
-    return out
-
-
-# "No, it isn't, because…", "Yes — it is.": the forced clause repeated, elliptically
-_ELLIPTICAL = re.compile(
-    r"(?:^|[.!?;:,—–]\s*)\W*(?:and\s+)?(?:it|this|that|the scene|the text|nothing|none)\s+(is|does|was|has|isn't|doesn't|wasn't|hasn't|"
-    r"is not|does not|was not|has not)(?=\s*[,.;:!—–])",  # punctuated: "the scene is" cut off says nothing
-    re.I,
-)
-
-
-def _elliptical(reply: str, task: Task) -> list[answers.Statement]:
-    if not task.is_yes_no:
-        return []
-    clean = answers._Clean(reply)
-    out = []
-    for m in _ELLIPTICAL.finditer(clean.text):
-        verb = m.group(1).lower()
-        label = (
-            "no"
-            if "n't" in verb
-            or " not" in verb
-            or m.group(0).lower().lstrip(" .!?;:,—–").startswith(("nothing", "none"))
-            else "yes"
-        )
-        start, end = clean.span(m.start(1), m.end(1))
-        out.append(answers.Statement(label, start, end, "elliptical"))
-    return out
-
-
-_DO_QUESTION = re.compile(
-    r"^\s*(?:does|do|did|can|could|would|will|should|has|have)\s+(?:(?:this|the|that|these|those|a|an|"
-    r"its|their|my|your)\s+)?[\w'-]+\s+(.+?)\s*\?\s*$",
-    re.I,
-)
-_LOOSE = frozenset(["anything", "something", "any", "some", "a", "an", "the", "this", "that"])
-
-
-@lru_cache(maxsize=64)
-def _mirror_pattern(task: Task) -> re.Pattern | None:
-    """A do-question's predicate as a reply would restate it: "Does this scene show anything
-    funny?" → "(does not) show(s) anything/something funny"."""
-    m = _DO_QUESTION.match(task.question) if task.is_yes_no else None
-    if m is None:
-        return None
-    words = m.group(1).split()
-    if len(words) < 2:
-        return None
-    verb, rest = words[0], words[1:]
-    parts = [r"(?:\w+\s+)?" if w.lower() in _LOOSE else re.escape(w) + r"\s+" for w in rest]
-    body = "".join(parts)
-    body = body[: -len(r"\s+")] if body.endswith(r"\s+") else body
-    return re.compile(rf"\b{re.escape(verb)}(?:s|es|ed)?\s+{body}\b", re.I)
-
-
-def _mirrors(reply: str, task: Task) -> list[answers.Statement]:
-    """The question's own predicate restated as a statement ("the scene does not show anything
-    funny"): an answer, negation-aware."""
-    pattern = _mirror_pattern(task)
-    if pattern is None:
-        return []
-    clean = answers._Clean(unquoted(reply))
-    out = []
-    for clause, start in clauses(clean.text):
-        if clause.rstrip().endswith("?") or HEDGED.search(clause) or CONCESSIVE.match(clause):
-            continue
-        for m in pattern.finditer(clause):
-            label = "no" if negations(clause[: m.start()]) % 2 else "yes"
-            lo, hi = clean.span(start + m.start(), start + m.end())
-            out.append(answers.Statement(label, lo, hi, "mirror"))
-    return out
-
-
-def _explicit_statements(reply: str, task: Task, mechanism: str | None) -> list[answers.Statement]:
-    found = (
-        answers.statements(reply, task)
-        + _interjections(reply, task)
-        + _elliptical(reply, task)
-        + _mirrors(reply, task)
-    )
-    if mechanism in ("prior-turn", "note") or not reply[:1].isspace() and reply[:1].isalnum():
-        opening = answers.opening(reply, task)
-        if opening:
-            found.append(opening)
-    found.sort(key=lambda s: s.start)
-    return found
-
-
 def read_statements(reply: str, forced: str, task: Task, mechanism: str | None) -> Reading:
-    found = _explicit_statements(reply, task, mechanism)
-    if not found:
+    """The answer the reply's own assertions settle on (probe.assertions). The forced answer
+    counts as said before the reply when it was put in the model's mouth (prefill, prior turn); a
+    reply whose assertions contradict it or each other, with no explicit statement last, reads
+    nothing and is marked as a conflict."""
+    opening = mechanism in ("prior-turn", "note") or not reply[:1].isspace() and reply[:1].isalnum()
+    given = forced if mechanism in ("prefill", "prior-turn") else None
+    said = assertions.read(reply, task, opening=opening, given=given)
+    if not said.found:
         return Reading("statement", None)
-    last = found[-1]
+    last = said.final or said.found[-1]
     return Reading(
         "statement",
-        stance_of(last.answer, forced),
-        last.answer,
+        stance_of(said.final.answer, forced) if said.final else None,
+        last.answer,  # unsettled: the last answer asserted, which a retraction may confirm
         around(reply, last.start, last.end),
         position=last.start,
+        conflict=said.conflict,
+        weak=last.kind == "mirror",
     )
 
 

@@ -23,6 +23,8 @@ class Reading:
     answer: str | None = None
     evidence: str | None = None
     position: int = -1  # where in the reply (explicit statements and retractions: the last wins)
+    conflict: bool = False  # the reply asserts two answers (statements only)
+    weak: bool = False  # read from a restated predicate only, which a hedge outweighs
 
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -31,8 +33,10 @@ class Reading:
             "answer": self.answer,
             "evidence": self.evidence,
         }
-        if self.detector in ("statement", "retraction") and self.stance is not None:
+        if self.detector in ("statement", "retraction") and (self.stance or self.conflict):
             record["position"] = self.position
+        if self.conflict:
+            record["conflict"] = True
         return record
 
 

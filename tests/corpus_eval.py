@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from probe import answers, mentions, stance
+from probe import answers, assertions, mentions, stance
 from probe.tasks import FUNNY, SARCASTIC, Task, ask_task, letters
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -119,9 +119,9 @@ def run_answer(entry: dict) -> AnswerResult:
     task, reply = task_of(entry), entry["reply"]
     if entry["variant"] == "explain-first":
         return AnswerResult(
-            entry, answers.parse_last(reply, task), answers.explanation(reply, task)
+            entry, assertions.final_answer(reply, task), answers.explanation(reply, task)
         )
-    return AnswerResult(entry, answers.parse_first(reply, task), answers.explanation(reply, task))
+    return AnswerResult(entry, assertions.first_answer(reply, task), answers.explanation(reply, task))
 
 
 def stance_results(*files: str) -> list[StanceResult]:

@@ -32,9 +32,11 @@ from tests.corpus_eval import (
 )
 
 # Coverage measured when the rules were settled (README); a drop below these is a regression.
+# heldout_stance.jsonl fell from 0.81 to 0.79 when contradictions stopped being read as stances
+# (probe.assertions): h020, h088 and h098 assert both answers with nothing explicit last.
 COVERAGE_FLOOR = {
     "stance.jsonl": 0.90,
-    "heldout_stance.jsonl": 0.80,
+    "heldout_stance.jsonl": 0.78,
     "heldout2_stance.jsonl": 0.55,
 }
 

@@ -34,32 +34,34 @@ CHOICE = "decide-first,forced,explain-first,suggested,suggested-explain-first,me
 CAUSAL_Q = "Did the first event described cause the second?"
 
 
-def runs(small: bool) -> list[tuple[str, list[str]]]:
-    """(name, probe arguments): each input set with the variants it is read under."""
+def runs(small: bool, outdir: Path) -> list[tuple[str, list[str]]]:
+    """(name, probe arguments): each input set with the variants it is read under, the sets of
+    every task first and the other forcing mechanisms after. small: every other input."""
     funny = sorted((INPUTS / "funny").glob("*.txt"))
     sarcastic = sorted((INPUTS / "sarcastic").glob("*.txt"))
+    causal, choice = INPUTS / "causal.jsonl", INPUTS / "choice.jsonl"
     if small:
         funny, sarcastic = funny[::2], sarcastic[::2]
+        causal, choice = _every_other(causal, outdir), _every_other(choice, outdir)
     f, s = [str(p) for p in funny], [str(p) for p in sarcastic]
-    causal, choice = str(INPUTS / "causal.jsonl"), str(INPUTS / "choice.jsonl")
-    out = [
+    return [
         ("funny", ["funny", *f, "--variants", YES_NO]),
-        ("funny-note", ["funny", *f, "--variants", "decide-first,forced", "--force-via", "note"]),
+        ("choice", ["ask", "--task", "choice", str(choice), "--variants", CHOICE]),
         ("sarcastic", ["ask", "--task", "sarcastic", *s, "--variants", YES_NO]),
+        ("causal", ["ask", CAUSAL_Q, str(causal), "--variants", YES_NO]),
+        ("funny-note", ["funny", *f, "--variants", "decide-first,forced", "--force-via", "note"]),
         (
             "sarcastic-note",
             ["ask", "--task", "sarcastic", *s, "--variants", "decide-first,forced", "--force-via", "note"],
         ),
-        ("causal", ["ask", CAUSAL_Q, causal, "--variants", YES_NO]),
-        ("choice", ["ask", "--task", "choice", choice, "--variants", CHOICE]),
+        ("funny-prior", ["funny", *f, "--variants", "decide-first,forced", "--force-via", "prior-turn"]),
     ]
-    if not small:
-        out.append(
-            (
-                "funny-prior",
-                ["funny", *f, "--variants", "decide-first,forced", "--force-via", "prior-turn"],
-            )
-        )
+
+
+def _every_other(path: Path, outdir: Path) -> Path:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = outdir / path.name
+    out.write_text("\n".join(lines[::2]) + "\n", encoding="utf-8")
     return out
 
 
@@ -75,10 +77,10 @@ def main() -> int:
     outdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_WAIT_POLICY": "passive", "PROBE_API_KEY": "none"}
     only = set(args.only.split(",")) if args.only else None
-    for name, argv in runs(args.small):
+    for name, argv in runs(args.small, outdir):
         if only and name not in only:
             continue
-        cmd = ["probe", *argv, "--model", MODELS[args.model], "--force", "opposite"]
+        cmd = [sys.executable, "-m", "probe", *argv, "--model", MODELS[args.model], "--force", "opposite"]
         cmd += ["-o", str(outdir / f"{name}.jsonl"), "--resume", "--no-align", "-j", "1"]
         cmd += ["--max-tokens", "160", "--timeout", "600", "--retries", "1"]
         if args.api_base:
