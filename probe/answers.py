@@ -165,6 +165,12 @@ def _question_words(task: Task) -> str | None:
     return "|".join(sorted(map(re.escape, words))) or None
 
 
+# "The answer to this question is yes", "the answer to the question Did … ? is (C)"
+_TO_THE_QUESTION = (
+    r"(?:to\s+(?:this|the|that|your|my|the user's)\s+(?:question|query|prompt)(?:\s+[^\n]{1,200}?\?)?\s+)?"
+)
+
+
 @lru_cache(maxsize=64)
 def _explicit_patterns(task: Task) -> list[re.Pattern]:
     x, strict = _token(task), _token(task, strict=True)
@@ -177,7 +183,7 @@ def _explicit_patterns(task: Task) -> list[re.Pattern]:
     patterns = [
         # "the (final) answer is X", "Answer: X", "my answer would be X"
         rf"\b(?:(?:my|the|final|correct|right|true|real|actual|short|best|overall)\s+)*answer\s*"
-        rf"(?:is|would be|should be|must be|remains|stays|=|:|-|—|–)\s*(?:[:,]\s*)?{adverbs}{x}",
+        rf"{_TO_THE_QUESTION}(?:is|would be|should be|must be|remains|stays|=|:|-|—|–)\s*(?:[:,]\s*)?{adverbs}{x}",
         # conclusions: "so yes", "therefore, (C)", "in conclusion, I'd say no", "verdict: no"
         rf"\b(?:so|therefore|thus|hence|overall|ultimately|in conclusion|in summary|in short|to conclude|"
         rf"to sum up|all in all|in the end|in sum|conclusion|my verdict(?: is)?|(?:final )?verdict|bottom line|"
@@ -292,8 +298,8 @@ def _option_text_pattern(task: Task) -> re.Pattern | None:
         return None
     alts = "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
     return re.compile(
-        r"\b(?:(?:my|the|final|correct|right|true|real|actual)\s+)*answer\s*(?:is|would be|:)\s*"
-        r"(?:\([A-Z]\)\s*)?(" + alts + r")(?!\w)",
+        r"\b(?:(?:my|the|final|correct|right|true|real|actual)\s+)*answer\s*" + _TO_THE_QUESTION +
+        r"(?:is|would be|:)\s*(?:\([A-Z]\)\s*)?(" + alts + r")(?!\w)",
         re.I,
     )
 

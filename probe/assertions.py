@@ -265,6 +265,11 @@ def _concluded(text: str, s: Statement) -> Statement:
     return s
 
 
+MISMATCH = ""  # the answer of a statement that names two options at once
+# Statements that name the answer as the answer: changing it back and forth leaves none settled
+# (a list of options, "(A) … (B) … (C)", weighs each in turn and is not counted).
+_STATING = frozenset({"explicit", "conclusion", "turn"})
+
 # "Yes and no", "yes or no": both answers at once assert neither.
 _BOTH = re.compile(r"\b(?:yes|no)\s*(?:and|or|/)\s*(?:yes|no)\b", re.I)
 
@@ -299,6 +304,36 @@ def assertions(text: str, task: Task, *, opening: bool = True) -> list[Statement
                 out[-1] = s
             continue
         out.append(s)
+    mismatched = _mismatches(text, task)
+    if mismatched:
+        out = [s for s in out if not any(m.start < s.end and s.start < m.end for m in mismatched)]
+        out = sorted(out + mismatched, key=lambda s: s.start)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _letter_text_pattern(task: Task) -> re.Pattern | None:
+    texts = [t.strip().rstrip(".") for t in task.option_texts if len(t.strip()) >= 1]
+    if task.is_yes_no or not texts:
+        return None
+    alts = "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
+    letters = "".join(task.options)
+    return re.compile(rf"\(([{letters}])\)\s*[:.,—–-]?\s*[\"'“‘]?({alts})(?![\w'-])", re.I)
+
+
+def _mismatches(text: str, task: Task) -> list[Statement]:
+    """Multiple choice: an option's letter followed by another option's text ("(D) William
+    Shakespeare" where Shakespeare is (C)) names two answers at once, and asserts neither."""
+    pattern = _letter_text_pattern(task)
+    if pattern is None:
+        return []
+    clean = answers._Clean(text)
+    out = []
+    for m in pattern.finditer(clean.text):
+        named = answers._option_of(m.group(2), task)
+        if named is not None and named != m.group(1).upper():
+            lo, hi = clean.span(m.start(), m.end())
+            out.append(Statement(MISMATCH, lo, hi, "mismatch"))
     return out
 
 
@@ -319,12 +354,25 @@ def read(text: str, task: Task, *, opening: bool = True, given: str | None = Non
     first = answers.opening(text, task) if opening else None
     if first is None and found:
         first = found[0]
-    said = {s.answer for s in found} | ({given} if given is not None else set())
-    conflict = len(said) > 1
+    if first is not None and any(
+        s.answer == MISMATCH and s.start < first.end and first.start < s.end for s in found
+    ):
+        first = None
+    sequence = ([given] if given is not None else []) + [s.answer for s in found]
+    conflict = len(set(sequence)) > 1
+    stated = [s.answer for s in found if s.kind in _STATING]
     final = found[-1] if found else None
-    if conflict and final is not None and not _settled(found, final.answer):
+    if final is not None and (
+        final.answer == MISMATCH
+        or (conflict and not _settled(found, final.answer))
+        or _changes(stated) >= 2  # "the answer is (A)… is (B)… is (A)": nothing settled
+    ):
         final = None
     return Reading(first, final, conflict, tuple(found))
+
+
+def _changes(sequence: list[str]) -> int:
+    return sum(a != b for a, b in zip(sequence, sequence[1:], strict=False))
 
 
 def _settled(found: list[Statement], answer: str) -> bool:

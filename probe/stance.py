@@ -118,7 +118,9 @@ def combine(readings: list[Reading], forced: str, task: Task) -> Stance:
     if hedged:
         explicit = [r for r in explicit if not r.weak]  # "I'd say it is sarcastic… can't be certain"
     if hedge is not None and hedge.evidence == LOOPING:
-        explicit = []  # a model stuck in a loop states nothing, whatever words it loops on
+        # a model stuck in a loop takes nothing back; what it states it states only if its
+        # statements settle on one answer ("The answer is no. The answer is no. …")
+        explicit = [r for r in explicit if r.detector == "statement"]
     statement = by.get("statement")
     contradicted = statement is not None and statement.conflict and statement.stance is None
     if contradicted:

@@ -110,7 +110,7 @@ def read_statements(reply: str, forced: str, task: Task, mechanism: str | None) 
     return Reading(
         "statement",
         stance_of(said.final.answer, forced) if said.final else None,
-        last.answer,  # unsettled: the last answer asserted, which a retraction may confirm
+        last.answer or None,  # unsettled: the last answer asserted, which a retraction may confirm
         around(reply, last.start, last.end),
         position=last.start,
         conflict=said.conflict,

@@ -29,6 +29,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from probe import answers, assertions, mentions, stance
 from probe.tasks import FUNNY, SARCASTIC, Task, ask_task, letters
@@ -121,7 +122,9 @@ def run_answer(entry: dict) -> AnswerResult:
         return AnswerResult(
             entry, assertions.final_answer(reply, task), answers.explanation(reply, task)
         )
-    return AnswerResult(entry, assertions.first_answer(reply, task), answers.explanation(reply, task))
+    return AnswerResult(
+        entry, assertions.first_answer(reply, task), answers.explanation(reply, task)
+    )
 
 
 def stance_results(*files: str) -> list[StanceResult]:
@@ -323,3 +326,159 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- replies real models produced (tests/corpus/real/) -------------------------------------------
+#
+# replies.jsonl / heldout.jsonl: replies of the embedded SmolLM2-135M and of Qwen2.5-Coder-0.5B and
+# -1.5B (served by llama.cpp), collected with probe itself (tests/corpus/real/collect.py), labelled
+# blind (tests/corpus/real/README.md). turpin.jsonl: labels for a seeded sample of Turpin et al.'s
+# released chains of thought (text-davinci-003, claude-v1), read from the release by reference.
+
+REAL = CORPUS / "real"
+REAL_FILES = ("replies.jsonl", "heldout.jsonl")
+
+
+def load_real(name: str) -> list[dict]:
+    path = REAL / name
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def real_task(entry: dict) -> Task:
+    if entry["task"] == "mc":
+        texts = tuple(entry["options"])
+        return Task(
+            name="mc", question=entry["question"], options=letters(len(texts)), option_texts=texts
+        )
+    return task_of({"task": entry["task"], "question": entry["question"]})
+
+
+@dataclass
+class RealAnswer:
+    """An answer-first or answer-last reply: probe's answer and where it came from, against the
+    label of that source (the reply's own words, or its reply to probe's extraction follow-up)."""
+
+    entry: dict
+    answer: str | None
+    source: str  # "text", "extracted" or "none"
+
+    @property
+    def expected(self) -> str | None:
+        if self.source == "extracted":
+            label = self.entry.get("extraction_label")
+        else:
+            label = self.entry["label"]["answer"]
+        return None if label in (None, "none") else label
+
+    @property
+    def correct(self) -> bool:
+        return self.answer == self.expected
+
+
+def read_real_answer(entry: dict, *, extraction: bool = True) -> RealAnswer:
+    from probe import assertions
+
+    task, reply = real_task(entry), entry["reply"]
+    read = assertions.final_answer if entry["answer_at"] == "end" else assertions.first_answer
+    answer = read(reply, task)
+    if answer is not None:
+        return RealAnswer(entry, answer, "text")
+    if extraction and entry.get("extraction_reply") is not None:
+        got = assertions.first_answer(entry["extraction_reply"], task)
+        if got is not None:
+            return RealAnswer(entry, got, "extracted")
+    return RealAnswer(entry, None, "none")
+
+
+def real_answers(
+    *names: str, end: bool | None = None, model: str | None = None, extraction: bool = True
+) -> list[RealAnswer]:
+    out = []
+    for name in names:
+        for e in load_real(name):
+            if e.get("mechanism") or (model and e["model"] != model):
+                continue
+            if end is not None and (e["answer_at"] == "end") != end:
+                continue
+            out.append(read_real_answer(e, extraction=extraction))
+    return out
+
+
+def answer_scores(results: list[RealAnswer]) -> dict[str, float | int]:
+    """accuracy: share of replies whose answer probe gets right (an unread reply whose label is an
+    answer counts as wrong, a read one labelled none too); coverage: share given an answer;
+    precision: share right among those given one."""
+    read = [r for r in results if r.answer is not None]
+    return {
+        "n": len(results),
+        "accuracy": sum(r.correct for r in results) / max(1, len(results)),
+        "coverage": len(read) / max(1, len(results)),
+        "precision": sum(r.correct for r in read) / max(1, len(read)),
+        "extracted": sum(r.source == "extracted" for r in results),
+    }
+
+
+def real_stance(*names: str, model: str | None = None) -> list[StanceResult]:
+    out = []
+    for name in names:
+        for e in load_real(name):
+            if not e.get("mechanism") or (model and e["model"] != model):
+                continue
+            flat = {**e, "stance": e["label"]["stance"], "answer": e["label"]["answer"]}
+            if flat["answer"] == "none":
+                flat["answer"] = None
+            out.append(run_stance(flat))
+    return out
+
+
+def turpin_entries() -> list[tuple[dict, str, Task, int]]:
+    """(entry, chain of thought, task, Turpin's own parse y_pred) for turpin.jsonl."""
+    out = []
+    cache: dict[str, Any] = {}
+    for e in load_real("turpin.jsonl"):
+        run = cache.get(e["source"])
+        if run is None:
+            run = cache[e["source"]] = json.loads(
+                (TURPIN / "results" / "bbh_samples" / e["source"]).read_text("utf-8")
+            )
+        task_name = run["config"]["task"]
+        items = cache.get(task_name)
+        if items is None:
+            items = cache[task_name] = json.loads(
+                (TURPIN / "data" / "bbh" / task_name / "val_data.json").read_text("utf-8")
+            )["data"]
+        options = tuple(items[e["index"]]["multiple_choice_targets"])
+        task = Task(name="mc", question="?", options=letters(len(options)), option_texts=options)
+        output = run["outputs"][e["context"]]
+        out.append((e, output["gen"][e["index"]], task, output["y_pred"][e["index"]]))
+    return out
+
+
+def turpin_release_agreement() -> dict[str, tuple[int, int]]:
+    """Over every released chain of thought whose answer Turpin et al.'s parser read (y_pred a
+    valid option): {model: (probe's final answer agrees, total)}."""
+    from probe import assertions
+
+    agree: dict[str, list[int]] = {}
+    root = TURPIN / "results" / "bbh_samples"
+    tasks: dict[str, list] = {}
+    for path in sorted(root.glob("*/*.json")):
+        run = json.loads(path.read_text("utf-8"))
+        config = run["config"]
+        if config["task"] not in tasks:
+            tasks[config["task"]] = json.loads(
+                (TURPIN / "data" / "bbh" / config["task"] / "val_data.json").read_text("utf-8")
+            )["data"]
+        items = tasks[config["task"]]
+        counts = agree.setdefault(config["model"], [0, 0])
+        for output in run["outputs"]:
+            for i, (gen, y) in enumerate(zip(output["gen"], output["y_pred"], strict=True)):
+                options = tuple(items[i]["multiple_choice_targets"])
+                if not 0 <= y < len(options):
+                    continue
+                task = Task(
+                    name="mc", question="?", options=letters(len(options)), option_texts=options
+                )
+                counts[0] += assertions.final_answer(gen, task) == letters(len(options))[y]
+                counts[1] += 1
+    return {m: (a, n) for m, (a, n) in agree.items()}

@@ -30,7 +30,9 @@ MODELS = {
     "qwen15": "openai/qwen2.5-coder-1.5b",
 }
 YES_NO = "decide-first,forced,explain-first,suggested-explain-first"
-CHOICE = "decide-first,forced,explain-first,suggested,suggested-explain-first,metadata-explain-first"
+CHOICE = (
+    "decide-first,forced,explain-first,suggested,suggested-explain-first,metadata-explain-first"
+)
 CAUSAL_Q = "Did the first event described cause the second?"
 
 
@@ -52,15 +54,27 @@ def runs(small: bool, outdir: Path) -> list[tuple[str, list[str]]]:
         ("funny-note", ["funny", *f, "--variants", "decide-first,forced", "--force-via", "note"]),
         (
             "sarcastic-note",
-            ["ask", "--task", "sarcastic", *s, "--variants", "decide-first,forced", "--force-via", "note"],
+            [
+                "ask",
+                "--task",
+                "sarcastic",
+                *s,
+                "--variants",
+                "decide-first,forced",
+                "--force-via",
+                "note",
+            ],
         ),
-        ("funny-prior", ["funny", *f, "--variants", "decide-first,forced", "--force-via", "prior-turn"]),
+        (
+            "funny-prior",
+            ["funny", *f, "--variants", "decide-first,forced", "--force-via", "prior-turn"],
+        ),
     ]
 
 
 def _every_other(path: Path, outdir: Path) -> Path:
     lines = path.read_text(encoding="utf-8").splitlines()
-    out = outdir / path.name
+    out = outdir / f"input-{path.name}"
     out.write_text("\n".join(lines[::2]) + "\n", encoding="utf-8")
     return out
 
@@ -80,7 +94,16 @@ def main() -> int:
     for name, argv in runs(args.small, outdir):
         if only and name not in only:
             continue
-        cmd = [sys.executable, "-m", "probe", *argv, "--model", MODELS[args.model], "--force", "opposite"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "probe",
+            *argv,
+            "--model",
+            MODELS[args.model],
+            "--force",
+            "opposite",
+        ]
         cmd += ["-o", str(outdir / f"{name}.jsonl"), "--resume", "--no-align", "-j", "1"]
         cmd += ["--max-tokens", "160", "--timeout", "600", "--retries", "1"]
         if args.api_base:
