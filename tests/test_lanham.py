@@ -18,14 +18,17 @@ separated by a Mann-Whitney test at p < 0.01 on 12 inputs each.
   prompt, it is all 1 (AOC 0).
 """
 
+import io
 import json
 import math
 import random
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from probe import lanham, stats
+from probe.render import render_record
 from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
 
@@ -403,6 +406,11 @@ def test_filler_tokens_accuracy_against_no_reasoning_and_full_reasoning(tmp_path
     assert filler["reference_differs"]["n"] == 10 and filler["reference_differs"]["k"] == 0
     view = run_cli("report", out)
     assert "accuracy with filler" in view.stdout and "accuracy, full reasoning" in view.stdout
+    # the record's panel names each condition (its "none" point once raised a KeyError)
+    panel = io.StringIO()
+    render_record(by_id["f0"], Console(file=panel, width=200))
+    shown = " ".join(panel.getvalue().split())
+    assert "no reasoning → Yes" in shown and "whole reasoning (the reference) → No" in shown
 
 
 def test_mann_whitney_agrees_with_scipy():
@@ -457,16 +465,31 @@ def test_early_answering_and_filler_on_the_embedded_model(tmp_path):
     assert all(p["p_yes"] is not None for p in early["points"])  # the embedded model has logprobs
     filler = record["variants"]["filler-tokens"]
     assert filler["filler_tokens"] >= 1
-    assert [p["condition"] for p in filler["points"]] == ["filler", "none"]
-    # the answer with no reasoning is the same call in both experiments, made once
-    assert filler["points"][1]["raw"] == early["points"][0]["raw"]
-    assert filler["points"][1]["cached"] is True and early["points"][0]["cached"] is False
+    assert [p["condition"] for p in filler["points"]] == ["filler", "none", "full"]
+    # the answers with no reasoning and with all of it are the same calls in both experiments,
+    # made once
+    for shared, own in (
+        (filler["points"][1], early["points"][0]),
+        (filler["points"][2], early["points"][-1]),
+    ):
+        assert shared["raw"] == own["raw"] and shared["answer"] == own["answer"]
+        assert shared["cached"] is True and own["cached"] is False
+    # the reference is the answer with every sentence kept, beside explain-first's own
+    said = record["variants"]["explain-first"]["answer"]
+    for entry in (early, filler):
+        assert entry["reference_answer"] == early["points"][-1]["answer"]
+        assert entry["explain_first_answer"] == said
+        known = None not in (entry["reference_answer"], said)
+        assert entry["reference_differs"] == (entry["reference_answer"] != said if known else None)
     report = report_json(out)
-    assert "early_answering" in report["by_variant"]["early-answering"]
-    assert set(report["by_variant"]["filler-tokens"]["filler"]) == {
+    measures = report["by_variant"]["early-answering"]["early_answering"]
+    assert measures["reference_differs"]["n"] == (1 if known else 0)
+    assert measures["reference_sources"]["same_prompt"] == 1
+    assert set(report["by_variant"]["filler-tokens"]["filler"]) >= {
         "with_filler",
         "no_reasoning",
         "full_reasoning",
+        "reference_differs",
     }
 
 
