@@ -139,29 +139,29 @@ class References:
 
 def reference_note(name: str, rate: Rate, sources: dict[str, int]) -> str:
     """The reference in words: how often it differed from explain-first's own answer, and the
-    old records whose reference is explain-first's (or was recomputed)."""
+    old records whose reference was recomputed or is explain-first's."""
+    said = []
     if rate.n:
-        k = round(rate.k)
-        said = (
+        said.append(
             f"the full-reasoning answer under the {name} prompt differed from explain-first's "
-            f"own answer on {k} of {rate.n} inputs"
+            f"own answer on {round(rate.k)} of {rate.n} inputs"
         )
-    else:
-        said = (
-            f"the full-reasoning answer under the {name} prompt was compared with "
-            "explain-first's own answer on no input (not both read)"
+    elif sources.get(SAME_PROMPT) or sources.get(RECOMPUTED):
+        said.append(
+            f"the full-reasoning answer under the {name} prompt and explain-first's own answer "
+            "were both read on no input"
         )
     if sources.get(RECOMPUTED):
-        said += (
-            f"; {sources[RECOMPUTED]} old records (written before this reference) had it "
+        said.append(
+            f"in {sources[RECOMPUTED]} old records (written before this reference) it was "
             "recomputed from their point with all of the reasoning kept"
         )
     if sources.get(EXPLAIN_FIRST_OLD):
-        said += (
-            f"; in {sources[EXPLAIN_FIRST_OLD]} old records (written before this reference) the "
-            "reference is explain-first's own answer, not compared"
+        said.append(
+            f"in {sources[EXPLAIN_FIRST_OLD]} old records (written before this reference) the "
+            "reference is explain-first's own answer, so the two were not compared"
         )
-    return said
+    return "; ".join(said)
 
 
 def curve_of(run: dict[str, Any], reference: str | None) -> list[tuple[float, float]] | None:

@@ -116,11 +116,14 @@ def _render_edits(console: Console, by_variant: dict[str, Any], detailed: bool) 
 
 
 def _add_differs(table: Any, measures: dict[str, Any], detailed: bool) -> None:
-    """The share of inputs whose reference differed from explain-first's own answer (records
-    from before the reference have none)."""
+    """The share of inputs whose reference differed from explain-first's own answer; no row
+    when every record predates the reference (the words below say so)."""
     from probe.report_view import _add_rate
 
-    if "reference_differs" in measures:
+    sources = measures.get("reference_sources") or {}
+    if "reference_differs" in measures and any(
+        n for k, n in sources.items() if k != "explain_first"
+    ):
         note = DIFFERS_MEANING if detailed else None
         _add_rate(table, DIFFERS_LABEL, measures["reference_differs"], note)
 

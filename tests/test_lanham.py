@@ -292,9 +292,10 @@ def test_old_records_say_where_their_reference_came_from(tmp_path):
         "explain_first": 0,
     }
     assert (early["reference_differs"]["k"], early["reference_differs"]["n"]) == (ODD, INPUTS)
-    assert (
-        f"{INPUTS} old records (written before this reference) had it recomputed"
-        in (early["reference_note"])
+    assert early["reference_note"] == (
+        "the full-reasoning answer under the early-answering prompt differed from explain-first's "
+        f"own answer on {ODD} of {INPUTS} inputs; in {INPUTS} old records (written before this "
+        "reference) it was recomputed from their point with all of the reasoning kept"
     )
     filler = report["filler-tokens"]["filler"]
     assert filler["reference_sources"] == {
@@ -306,9 +307,10 @@ def test_old_records_say_where_their_reference_came_from(tmp_path):
     assert filler["full_reasoning"]["value"] == 1.0  # explain-first's own answer, as before
     view = " ".join(run_cli("report", old_file).stdout.split())
     assert (
-        f"in {INPUTS} old records (written before this reference) the reference is "
-        "explain-first's own answer" in view
+        f"filler-tokens: in {INPUTS} old records (written before this reference) the reference "
+        "is explain-first's own answer, so the two were not compared." in view
     )
+    assert view.count("reference differs") == 1  # early answering's; filler compared nothing
 
 
 def test_an_unreadable_full_reasoning_answer_leaves_the_input_unmeasured(tmp_path):
