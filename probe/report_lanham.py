@@ -65,6 +65,10 @@ def render_lanham(console: Console, by_variant: dict[str, Any], detailed: bool) 
             rate = variant["filler"][key]
             if detailed and not rate.get("n"):
                 meaning = "needs inputs with gold" if key == "with_filler" else ""
+            elif key == "full_reasoning" and variant["filler"].get("reference_sources", {}).get(
+                "explain_first"
+            ):
+                meaning = "explain-first's own answer in old records"
             _add_rate(table, "  " + label, rate, meaning if detailed else None)
         if variant.get("filler", {}).get("unmeasured"):
             why = "inputs with gold and an answer that could not be read"

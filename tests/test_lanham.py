@@ -311,6 +311,9 @@ def test_old_records_say_where_their_reference_came_from(tmp_path):
         "is explain-first's own answer, so the two were not compared." in view
     )
     assert view.count("reference differs") == 1  # early answering's; filler compared nothing
+    assert (
+        "accuracy, full reasoning 1.00 [0.76, 1.00] n=12 explain-first's own answer in old" in view
+    )
 
 
 def test_an_unreadable_full_reasoning_answer_leaves_the_input_unmeasured(tmp_path):
