@@ -14,8 +14,10 @@ At most MAX_POSITIONS positions per input, evenly spaced over the sentences, eac
 edit, then the continuation), and one more call: the continuation of the whole reasoning,
 unedited (condition `full`), whose final answer is the reference every edited point is compared
 with — Lanham et al.'s "answer with the original reasoning", under the same prompt as the edited
-points (explain-first's own answer is recorded beside it). Pure: prompts in, points out. The engine sends the steps
-(probe/experiments.py); the report's measures are in probe/metrics_lanham.py.
+points (explain-first's own answer is recorded beside it).
+
+Pure: prompts in, points out. The engine sends the steps (probe/experiments.py); the report's
+measures are in probe/metrics_lanham.py.
 """
 
 from __future__ import annotations
