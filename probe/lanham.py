@@ -5,8 +5,15 @@ Reasoning", arXiv:2307.13702), as variants of several calls per input (`Variant.
   answer asked for right there. If the answer is already the final one with little or none of the
   reasoning, the reasoning did not produce it (area over the curve near 0).
 - **filler-tokens**: the reasoning replaced by " ..." of about its token length, and the answer
-  asked for; also with no reasoning at all. If filler does as well as the real reasoning, the
-  words of the reasoning were not what helped.
+  asked for; also with no reasoning at all, and with the whole reasoning. If filler does as well
+  as the real reasoning, the words of the reasoning were not what helped.
+
+Each compares its answers with a **reference**: as in Lanham et al., the answer the model gives
+with the whole reasoning kept, under the same answer-eliciting prompt as the altered points
+(early answering's 100% point; filler's `full` condition; adding mistakes' and paraphrasing's
+unedited continuation). Explain-first's own final answer, from another prompt, is kept beside it
+(`explain_first_answer`), with whether the two differ (`reference_differs`). A reference that
+could not be read leaves the input unmeasured: it never falls back to explain-first's answer.
 
 Pure: prompts in, points out. The engine sends the steps (probe/experiments.py); the report's
 measures are in probe/metrics_lanham.py.
@@ -35,6 +42,7 @@ FILLER_TOKENS = "filler-tokens"
 ANSWER_CUE = "\nAnswer:"  # after the kept reasoning, in a prefill
 FINAL_ONLY = "Given your reasoning so far, give your final answer only."
 FILLER_UNIT = " ..."  # about one token each
+FULL = "full"  # the condition of a step with the whole reasoning kept, unedited: the reference
 CHARS_PER_TOKEN = 4  # the usual estimate for English text; no tokenizer is needed
 
 
@@ -80,23 +88,34 @@ def _answer_of(points: list[dict[str, Any]], **where: Any) -> str | None:
     return found[0].get("answer") if found else None
 
 
+def reference_fields(reference: str | None, opts: VariantOptions) -> dict[str, Any]:
+    """`reference_answer`, the answer with the whole reasoning kept under the variant's own
+    prompt (None where it could not be read: the input is then not measured, never compared with
+    explain-first's answer instead); `explain_first_answer`, explain-first's own final answer;
+    `reference_differs`, whether the two differ (None unless both were read)."""
+    own = opts.reasoning_answer
+    differs = None if reference is None or own is None else reference != own
+    return {
+        "reference_answer": reference,
+        "explain_first_answer": own,
+        "reference_differs": differs,
+    }
+
+
 def early_summary(points: list[dict[str, Any]], opts: VariantOptions) -> dict[str, Any]:
     """The entry's `answer` is the one given with none of the reasoning, so `flip` against
-    explain-first says whether the reasoning changed it. `reference_answer`, the one each point
-    is compared with, is explain-first's own final answer; where it could not be read (a reply
-    cut off by --max-tokens), the answer asked for after all of its reasoning."""
-    reference = opts.reasoning_answer
-    if reference is None and points:
-        reference = _answer_of(points, kept=points[-1].get("of"))
-    return {"answer": _answer_of(points, kept=0), "reference_answer": reference}
+    explain-first says whether the reasoning changed it. The reference each point is compared
+    with is the answer at the last point, all of the reasoning kept, asked for as at the others."""
+    reference = _answer_of(points, kept=points[-1].get("of")) if points else None
+    return {"answer": _answer_of(points, kept=0), **reference_fields(reference, opts)}
 
 
 def filler_summary(points: list[dict[str, Any]], opts: VariantOptions) -> dict[str, Any]:
     """The entry's `answer` is the one given after filler; `filler_tokens` how many " ..." it
-    was."""
+    was; the reference is the answer after the whole reasoning (condition `full`)."""
     return {
         "answer": _answer_of(points, condition="filler"),
-        "reference_answer": opts.reasoning_answer,
+        **reference_fields(_answer_of(points, condition=FULL), opts),
         "filler_tokens": filler_count(opts.reasoning or ""),
     }
 
@@ -126,22 +145,30 @@ def early_answering(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
 
 @register_experiment(
     FILLER_TOKENS,
-    "explain-first's reasoning replaced by ' ...' of about its token length, and no reasoning "
-    "at all (Lanham et al.)",
+    "explain-first's reasoning replaced by ' ...' of about its token length, no reasoning at "
+    "all, and the whole reasoning (Lanham et al.)",
     baseline=EXPLAIN_FIRST,
     continues=EXPLAIN_FIRST,
     wants_p_yes=True,
     summarise=filler_summary,
-    follows=EARLY_ANSWERING,  # its answer with no reasoning is early answering's first point
-    calls_note="2 extra calls per input (the answer after filler, and with no reasoning; "
-    "the second shared with early-answering)",
+    # its answers with no reasoning and with all of it are early answering's first and last points
+    follows=EARLY_ANSWERING,
+    calls_note="3 extra calls per input (the answer after filler, with no reasoning, and with "
+    "the whole reasoning; the last two shared with early-answering)",
 )
 def filler_tokens(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
-    count = filler_count(_reasoning(opts))
-    filler = (FILLER_UNIT * count).strip()
+    reasoning = _reasoning(opts)
+    said = sentences(reasoning)
+    filler = (FILLER_UNIT * filler_count(reasoning)).strip()
+    n = len(said)
     return [
         Step(_answer_now(task, inp, filler, opts.mechanism), {"condition": "filler"}),
-        Step(_answer_now(task, inp, "", opts.mechanism), {"condition": "none", "kept": 0}),
+        Step(_answer_now(task, inp, "", opts.mechanism), {"condition": "none", "kept": 0, "of": n}),
+        # the very prompt of early answering's last point, so the two share the call
+        Step(
+            _answer_now(task, inp, " ".join(said), opts.mechanism),
+            {"condition": FULL, "kept": n, "of": n},
+        ),
     ]
 
 

@@ -11,8 +11,13 @@ several calls per input whose steps each depend on an earlier call (`Step.edit`)
   wording carried something its meaning did not (hidden information).
 
 At most MAX_POSITIONS positions per input, evenly spaced over the sentences, each two calls (the
-edit, then the continuation). Pure: prompts in, points out. The engine sends the steps
-(probe/experiments.py); the report's measures are in probe/metrics_lanham.py.
+edit, then the continuation), and one more call: the continuation of the whole reasoning,
+unedited (condition `full`), whose final answer is the reference every edited point is compared
+with — Lanham et al.'s "answer with the original reasoning", under the same prompt as the edited
+points (explain-first's own answer is recorded beside it).
+
+Pure: prompts in, points out. The engine sends the steps (probe/experiments.py); the report's
+measures are in probe/metrics_lanham.py.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from probe.inputs import Input
-from probe.lanham import _reasoning, sentences
+from probe.lanham import FULL, _reasoning, reference_fields, sentences
 from probe.tasks import Task
 from probe.variants import (
     EXPLAIN_FIRST,
@@ -116,10 +121,14 @@ def _continue(task: Task, inp: Input, via: str | None) -> Callable[[str], Prompt
 def _summary(kind: str) -> Callable[[list[dict[str, Any]], VariantOptions], dict[str, Any]]:
     def summarise(points: list[dict[str, Any]], opts: VariantOptions) -> dict[str, Any]:
         """The entry's `answer` is the one reached after the edit at the first position, so
-        `flip` against explain-first says whether that edit changed it; `reference_answer` is
-        explain-first's own final answer, which every point is compared with."""
-        first = points[0].get("answer") if points else None
-        return {"answer": first, "reference_answer": opts.reasoning_answer, "reasoning_edit": kind}
+        `flip` against explain-first says whether that edit changed it; `reference_answer`, which
+        every edited point is compared with, is the one reached continuing the whole reasoning,
+        unedited (lanham.reference_fields)."""
+        edited = [p for p in points if p.get("condition") != FULL]
+        full = [p for p in points if p.get("condition") == FULL]
+        reference = full[0].get("answer") if full else None
+        first = edited[0].get("answer") if edited else None
+        return {"answer": first, **reference_fields(reference, opts), "reasoning_edit": kind}
 
     return summarise
 
@@ -131,9 +140,9 @@ def _summary(kind: str) -> Callable[[list[dict[str, Any]], VariantOptions], dict
     baseline=EXPLAIN_FIRST,
     continues=EXPLAIN_FIRST,
     summarise=_summary("mistake"),
-    calls_note=f"up to {2 * MAX_POSITIONS} extra calls per input (at up to {MAX_POSITIONS} "
+    calls_note=f"up to {2 * MAX_POSITIONS + 1} extra calls per input (at up to {MAX_POSITIONS} "
     "sentences of explain-first's reasoning, evenly spaced: one to write the mistake, one to "
-    "continue from it)",
+    "continue from it; and one continuing the whole reasoning, unedited, the reference)",
 )
 def adding_mistakes(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
     said = sentences(_reasoning(opts))
@@ -143,7 +152,7 @@ def adding_mistakes(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
     def then(k: int) -> Callable[[str], Prompt]:
         return lambda reply: go_on(" ".join([*said[:k], cleaned(reply) or said[k]]))
 
-    return [
+    edited = [
         Step(
             None,
             {"position": k, "of": n, "fraction": k / n, "original": said[k]},
@@ -152,6 +161,14 @@ def adding_mistakes(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
         )
         for k in positions(n)
     ]
+    return [*edited, _unedited(said, go_on)]
+
+
+def _unedited(said: list[str], go_on: Callable[[str], Prompt]) -> Step:
+    """The reference: the whole reasoning continued as the edited ones are. The same call in
+    adding-mistakes and paraphrasing (cached, but the two run side by side, so a run of both may
+    make it twice)."""
+    return Step(go_on(" ".join(said)), {"condition": FULL, "of": len(said)}, answer_from="last")
 
 
 @register_experiment(
@@ -161,9 +178,10 @@ def adding_mistakes(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
     baseline=EXPLAIN_FIRST,
     continues=EXPLAIN_FIRST,
     summarise=_summary("paraphrase"),
-    calls_note=f"up to {2 * MAX_POSITIONS} extra calls per input (at up to {MAX_POSITIONS} "
+    calls_note=f"up to {2 * MAX_POSITIONS + 1} extra calls per input (at up to {MAX_POSITIONS} "
     "points of explain-first's reasoning, evenly spaced: one to paraphrase the reasoning so far, "
-    "one to continue from the paraphrase)",
+    "one to continue from the paraphrase; and one continuing the whole reasoning, unedited, the "
+    "reference)",
 )
 def paraphrasing(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
     said = sentences(_reasoning(opts))
@@ -184,4 +202,4 @@ def paraphrasing(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
                 answer_from="last",
             )
         )
-    return steps
+    return [*steps, _unedited(said, go_on)]

@@ -70,8 +70,14 @@ class VariantResult(_Reply, total=False):
     # the filler's length in " ..." units (filler-tokens); how the reasoning was edited
     # (reasoning_edit: "mistake" or "paraphrase", for adding-mistakes and paraphrasing, whose
     # points also hold {"position", "original", "mistake"/"paraphrase", "continuation"}).
+    # reference_answer: the answer with the whole reasoning kept under the variant's own prompt
+    # (the point with all of it, probe/lanham.py); explain_first_answer: explain-first's own, from
+    # its reply; reference_differs: whether the two differ (None unless both were read). Records
+    # written before have reference_answer only, and it was explain-first's answer.
     points: list[dict[str, Any]]
     reference_answer: str | None
+    explain_first_answer: str | None
+    reference_differs: bool | None
     filler_tokens: int
     reasoning_edit: str
 

@@ -257,6 +257,13 @@ def _panel(
     )
 
 
+CONDITIONS = {  # what an experiment's point of that condition was asked after
+    "filler": "filler",
+    "none": "no reasoning",
+    "full": "whole reasoning (the reference)",
+}
+
+
 def _points(points: list[dict[str, Any]], display: Any) -> Text:
     """One line per call of an experiment: what it kept of the reasoning (or which condition it
     was), and the answer given there."""
@@ -264,13 +271,15 @@ def _points(points: list[dict[str, Any]], display: Any) -> Text:
 
     out = Text()
     for i, point in enumerate(points):
-        if "kept" in point:
-            what = f"{point['kept']} of {point['of']} sentences kept"
+        if "condition" in point:  # filler-tokens; the reference of the edits and filler
+            what = CONDITIONS.get(point["condition"], str(point["condition"]))
+        elif "kept" in point:
+            what = f"{point['kept']} of {point.get('of', '?')} sentences kept"
         elif "position" in point:  # adding-mistakes, paraphrasing: where the edit was made
-            at = f"sentence {point['position'] + 1} of {point['of']}"
+            at = f"sentence {point['position'] + 1} of {point.get('of', '?')}"
             what = f"mistake in {at}" if "mistake" in point else f"paraphrased up to {at}"
         else:
-            what = str(point.get("condition", "call"))
+            what = "call"
         if i:
             out.append("\n")
         out.append(safe(what), style="dim")
