@@ -36,7 +36,7 @@ from typing import Any
 from probe import shift
 from probe.compare import VERDICTS  # in the order a reader meets them
 from probe.metrics_baseline import DEFINITION as BASELINE_DEFINITION
-from probe.metrics_baseline import BaselineTally, attach
+from probe.metrics_baseline import BaselineTally
 from probe.metrics_edits import DEFINITIONS as EDIT_DEFINITIONS
 from probe.metrics_edits import measures as edit_measures
 from probe.metrics_items import (
@@ -387,9 +387,7 @@ def _baseline_warnings(items: list[Item], section: dict[str, Any]) -> list[dict[
     tally = BaselineTally()
     for item in items:
         tally.add_item(item)
-    warnings = tally.warnings()
-    attach(section, warnings)
-    return warnings
+    return tally.warnings(section)
 
 
 def compute_report(

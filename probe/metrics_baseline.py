@@ -23,7 +23,7 @@ variant is checked when it is a baseline: another variant present compares with 
 (probe.metrics) feeds it items, the end-of-run summary (probe.batch.RunStats) records as they
 come. Its warnings carry their own words: a `message` (the fact) and `notes`, one per measure it
 undermines, keyed by the measure's path in the report ("by_variant.forced.rates.rationalization",
-"rates.order_agreement", "mcnemar.forced", and "verdicts"). `attach` copies each note to the rate
+"rates.order_agreement", "mcnemar.forced", and "verdicts"), and each note is attached to the rate
 it concerns, so that every view (terminal, --json, HTML, summary) reads the same sentences.
 
 Pure, like probe.metrics: nothing here imports the CLI, a provider or Rich.
@@ -78,6 +78,8 @@ TAILS = {
         "{answer}, not whether {variant} moves answers in general",
         "order": "agreement mostly means that {other} answered {answer} too, so {this} {says} "
         "how often it did, not whether the two orders reach the same answer",
+        "orders": "agreement then reflects two habits, not whether the two orders reach the same "
+        "answer on an input",
     },
     AT_CHANCE: {
         "forced": "the answers forced away from may be guesses, so {this} cannot show the model "
@@ -88,6 +90,7 @@ TAILS = {
         "test": "the answers {variant} moved may be guesses, so {this} cannot show it overriding "
         "what the model knew",
         "order": "agreement between the orders may be agreement between guesses",
+        "orders": "agreement between the orders may be agreement between guesses",
     },
 }
 
@@ -172,9 +175,11 @@ def note(
     pointed: Counter[str] | None = None,
     other: str = "",
     verdicts: bool = False,
+    also: dict[str, Any] | None = None,
 ) -> str:
     """The warning's fact and what it does to one measure of `family` (forced, flip, bias, test,
-    order) of `variant`; `pointed` counts its forced answers or bias targets over its tests."""
+    order) of `variant`; `pointed` counts its forced answers or bias targets over its tests.
+    `also`: the other order's warning of the same kind, said with it (order agreement)."""
     words = {
         "answer": _quoted(warning.get("answer")),
         "every": "every" if warning.get("share") == 1 else "nearly every",
@@ -192,8 +197,18 @@ def note(
             else ("the bias pointed at", "inputs")
         )
         words["pointed"], words["target"] = _pointed(pointed, what, inputs)
+    if also is not None:
+        return f"{fact(warning)}, and {_also(also)}: {TAILS[warning['kind']]['orders']}"
     tail = TAILS[warning["kind"]][family].format(**words)
     return f"{fact(warning)}: {tail}"
+
+
+def _also(warning: dict[str, Any]) -> str:
+    """A second warning's fact, short, after a first one's."""
+    variant, k, n = warning["variant"], warning["k"], warning["n"]
+    if warning["kind"] == ONE_ANSWER:
+        return f"{variant} answered {_quoted(warning['answer'])} to {k} of {n}"
+    return f"{variant} was right on {k} of {n} (chance {warning['chance']:.2f})"
 
 
 # --- counting ---------------------------------------------------------------------------------
@@ -272,8 +287,10 @@ class BaselineTally:
         if answers.get(DECIDE_FIRST) is not None and answers.get(EXPLAIN_FIRST) is not None:
             group.order += 1
 
-    def warnings(self) -> list[dict[str, Any]]:
-        """Every warning of every (model, task), with its message and its notes."""
+    def warnings(self, section: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every warning of every (model, task), with its message and its notes. Given the
+        report `section` they were counted for, each note is also attached to the measure it
+        concerns, and notes on measures the section did not measure (n = 0) are left out."""
         found = []
         several = len(self.groups) > 1
         for (model, task), group in sorted(self.groups.items()):
@@ -286,20 +303,15 @@ class BaselineTally:
                     group.graded[base],
                     group.chance[base],
                 ):
+                    warning |= {"model": model, "task": task, "message": where + fact(warning)}
                     notes = {
                         path: where + text for path, text in _notes(warning, base, group).items()
                     }
-                    if not notes:
-                        continue
-                    found.append(
-                        {
-                            **warning,
-                            "model": model,
-                            "task": task,
-                            "message": where + fact(warning),
-                            "notes": notes,
-                        }
-                    )
+                    if section is not None:
+                        notes = _attach(section, warning, notes)
+                    if notes:
+                        joined = {".".join(path): text for path, text in notes.items()}
+                        found.append(warning | {"notes": joined})
         return found
 
 
@@ -313,9 +325,14 @@ def _baselines(group: _Group) -> list[str]:
     return [b for b in [*order, *named] if b in bases and group.answers.get(b)]
 
 
-def _notes(warning: dict[str, Any], base: str, group: _Group) -> dict[str, str]:
+Path = tuple[str, ...]  # a measure's place in a report section: ("by_variant", "forced", ...)
+VERDICTS: Path = ("verdicts",)
+ORDER: Path = ("rates", "order_agreement")
+
+
+def _notes(warning: dict[str, Any], base: str, group: _Group) -> dict[Path, str]:
     """What the warning does to each measure it reaches, by the measure's path in the report."""
-    notes: dict[str, str] = {}
+    notes: dict[Path, str] = {}
     for name in sorted(group.answers.keys() | group.pointed.keys()):
         if name == base or baseline_of(name) != base:
             continue
@@ -325,63 +342,41 @@ def _notes(warning: dict[str, Any], base: str, group: _Group) -> dict[str, str]:
             keys = FORCED_KEYS if family == "forced" else BIAS_KEYS
             text = note(warning, family, variant=name, pointed=pointed)
             for key in keys:
-                notes[f"by_variant.{name}.rates.{key}"] = text
-                notes.setdefault(f"rates.{key}", text)
+                notes[("by_variant", name, "rates", key)] = text
+                notes.setdefault(("rates", key), text)
             if family == "forced":
                 verdict = note(warning, family, variant=name, pointed=pointed, verdicts=True)
-                notes.setdefault("verdicts", verdict)
+                notes.setdefault(VERDICTS, verdict)
         if group.compared[name]:
             flip = note(warning, "flip", variant=name)
-            notes[f"by_variant.{name}.rates.flip"] = flip
-            notes[f"by_variant.{name}.input_edit.flip"] = flip
-            notes[f"mcnemar.{name}"] = note(warning, "test", variant=name)
+            notes[("by_variant", name, "rates", "flip")] = flip
+            notes[("by_variant", name, "input_edit", "flip")] = flip
+            notes[("mcnemar", name)] = note(warning, "test", variant=name)
     if group.order and base in (DECIDE_FIRST, EXPLAIN_FIRST):
         other = EXPLAIN_FIRST if base == DECIDE_FIRST else DECIDE_FIRST
-        notes["rates.order_agreement"] = note(warning, "order", other=other)
+        args = (group.answers[other], group.right[other], group.graded[other], group.chance[other])
+        also = [w for w in judge(other, *args) if w["kind"] == warning["kind"]]
+        if not also:
+            notes[ORDER] = note(warning, "order", other=other)
+        elif base == DECIDE_FIRST:  # both orders: one note, on decide-first's warning
+            notes[ORDER] = note(warning, "order", also=also[0])
     return notes
 
 
-def attach(section: dict[str, Any], warnings: list[dict[str, Any]]) -> None:
-    """Each warning's notes onto the measures they concern, where measured (n > 0), as
-    ``baseline_warnings: [{variant, kind, model, task, note}]``; a path the section does not
-    have is left out of the warning's notes too, so that they name only what is there."""
-    for warning in warnings:
-        kept = {}
-        for path, text in warning["notes"].items():
-            target = _find(section, path)
-            if target is None:
-                continue
-            kept[path] = text
-            if isinstance(target, dict) and path != "verdicts":
-                target.setdefault("baseline_warnings", []).append(
-                    {
-                        "variant": warning["variant"],
-                        "kind": warning["kind"],
-                        "model": warning["model"],
-                        "task": warning["task"],
-                        "note": text,
-                    }
-                )
-        warning["notes"] = kept
-
-
-def _find(section: dict[str, Any], path: str) -> Any:
-    """The measure at a note's path, if the section has it and it was measured."""
-    if path == "verdicts":
-        return section.get("verdicts") or None
-    head, _, rest = path.partition(".")
-    node = section.get(head)
-    if head in ("by_variant", "mcnemar"):
-        # a variant's name may hold a dot: match the longest name the section has
-        names = sorted((n for n in node or {} if rest == n or rest.startswith(n + ".")), key=len)
-        if not names:
-            return None
-        name = names[-1]
-        node, rest = node[name], rest[len(name) + 1 :]
-    for part in rest.split(".") if rest else []:
-        node = node.get(part) if isinstance(node, dict) else None
-    if not isinstance(node, dict):
-        return None
-    if "n" in node and not node.get("n"):
-        return None
-    return node
+def _attach(
+    section: dict[str, Any], warning: dict[str, Any], notes: dict[Path, str]
+) -> dict[Path, str]:
+    """Each note onto the measure it concerns, as ``baseline_warnings: [{variant, kind, model,
+    task, note}]``; the notes whose measure the section has, measured (n > 0)."""
+    kept = {}
+    for path, text in notes.items():
+        node: Any = section
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or not node or ("n" in node and not node["n"]):
+            continue
+        kept[path] = text
+        if path != VERDICTS:  # the counts of each verdict: the note is the warning's only
+            who = {key: warning[key] for key in ("variant", "kind", "model", "task")}
+            node.setdefault("baseline_warnings", []).append(who | {"note": text})
+    return kept
