@@ -305,9 +305,12 @@ def page_text_has(page, note):
         ({"yes": 10}, True, False),
         ({"yes": 9, "no": 1}, True, False),  # 90%: flagged
         ({"yes": 8, "no": 2}, False, None),
+        ({"yes": 17, "no": 2}, False, None),  # 89.5%: not
+        ({"yes": 18, "no": 2}, True, False),
         ({"yes": 5}, True, False),
         ({"yes": 4, "no": 1}, False, None),  # 80% of 5
-        ({"yes": 3}, True, True),  # every one of few inputs: flagged, worded as few
+        ({"yes": 4}, True, True),  # every one of few inputs: flagged, worded as few
+        ({"yes": 3}, True, True),
         ({"yes": 2}, True, True),
         ({"yes": 2, "no": 1}, False, None),
         ({"yes": 1}, False, None),  # one input has one answer by definition
