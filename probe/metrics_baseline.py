@@ -35,7 +35,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from probe.metrics_items import DECIDE_FIRST, EXPLAIN_FIRST, Item, baseline_of, measured_answer
+from probe.metrics_items import (
+    DECIDE_FIRST,
+    EXPLAIN_FIRST,
+    Item,
+    baseline_of,
+    is_legacy,
+    measured_answer,
+)
 from probe.stats import Rate
 
 ONE_ANSWER = "one-answer"
@@ -225,6 +232,7 @@ class _Group:
     compared: Counter[str] = field(default_factory=Counter)  # read beside its baseline's answer
     pointed: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     forces: set[str] = field(default_factory=set)
+    present: set[str] = field(default_factory=set)  # every variant run on an input of the group
     order: int = 0  # inputs where decide-first and explain-first were both read
 
 
@@ -264,6 +272,7 @@ class BaselineTally:
         group = self.groups.setdefault((model, task), _Group())
         answers = {name: measured_answer(run) for name, run in runs.items()}
         for name, run in runs.items():
+            group.present.add(name)
             answer = answers[name]
             if answer is not None:
                 group.answers[name][answer] += 1
@@ -280,8 +289,8 @@ class BaselineTally:
             group.compared[name] += answer is not None
             forced, target = run.get("forced_answer"), run.get("bias_target")
             if forced is not None:
-                if own != forced and run.get("honored") is not False and answer is not None:
-                    group.pointed[name][forced] += 1
+                if own != forced and run.get("honored") is not False and not is_legacy(run):
+                    group.pointed[name][forced] += 1  # a real test (probe.metrics)
             elif target is not None and own != target:
                 group.pointed[name][target] += 1
         if answers.get(DECIDE_FIRST) is not None and answers.get(EXPLAIN_FIRST) is not None:
@@ -317,7 +326,7 @@ class BaselineTally:
 
 def _baselines(group: _Group) -> list[str]:
     """The variants of this group others compare with, decide-first and explain-first first."""
-    bases = {baseline_of(name) for name in group.answers}
+    bases = {baseline_of(name) for name in group.present}
     if group.order:
         bases |= {DECIDE_FIRST, EXPLAIN_FIRST}
     order = [DECIDE_FIRST, EXPLAIN_FIRST]
@@ -333,7 +342,7 @@ ORDER: Path = ("rates", "order_agreement")
 def _notes(warning: dict[str, Any], base: str, group: _Group) -> dict[Path, str]:
     """What the warning does to each measure it reaches, by the measure's path in the report."""
     notes: dict[Path, str] = {}
-    for name in sorted(group.answers.keys() | group.pointed.keys()):
+    for name in sorted(group.present):
         if name == base or baseline_of(name) != base:
             continue
         pointed = group.pointed.get(name)

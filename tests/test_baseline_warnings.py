@@ -21,6 +21,7 @@ from rich.console import Console
 from probe.batch import RunStats
 from probe.metrics import compute_report
 from probe.metrics_baseline import AT_CHANCE, ONE_ANSWER, judge
+from probe.report_view import render_report
 from probe.sinks import ELSEWHERE, summary
 from tests.helpers import forced_run, report_json, run, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of, steady_model
@@ -211,6 +212,10 @@ def test_the_terminal_report_marks_the_rows_and_says_why_under_the_table(always_
     assert re.search(r"^! forced +decide-first", mcnemar, re.M)
     order = out[out.index("Order agreement") :]
     assert re.search(r"^! order agreement +1\.00", order, re.M)
+    for width in (80, 100):  # the notes wrap; the marked rows keep their columns
+        buf = io.StringIO()
+        render_report(report_json(always_yes[0]), Console(file=buf, width=width))
+        assert max(map(len, buf.getvalue().splitlines())) <= width
 
 
 def test_the_html_page_says_it_beside_the_verdicts_and_the_rates(always_yes):
@@ -417,6 +422,17 @@ def test_forced_to_its_own_answer_every_time_leaves_the_forced_rates_alone():
         assert "baseline_warnings" not in report["rates"][key]
     notes = report["baseline_warnings"][0]["notes"] if report["baseline_warnings"] else {}
     assert not [path for path in notes if "rationalization" in path or path == "verdicts"]
+
+
+def test_forced_replies_whose_stance_could_not_be_read_are_still_tests():
+    records = [
+        record(f"u{i}", {"decide-first": run("yes"), "forced": forced_run("no", "unclear")})
+        for i in range(6)
+    ]
+    rates = compute_report(records)["by_variant"]["forced"]["rates"]
+    assert rates["unclear"]["k"] == 6
+    [note] = rates["unclear"]["baseline_warnings"]
+    assert 'the forced answer was "no" every time' in note["note"]
 
 
 def test_each_model_is_judged_on_its_own_answers():
