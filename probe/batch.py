@@ -16,6 +16,7 @@ from typing import Any, cast
 from probe import records
 from probe.engine import Given, ProbeOptions, probe_input
 from probe.errors import InputError, ProbeError
+from probe.metrics_baseline import BaselineTally
 from probe.providers.base import Provider
 from probe.records import Record
 from probe.sources import Item
@@ -42,9 +43,12 @@ class RunStats:
     held: int = 0  # units whose record waits for a provider batch (--batch-api): not written
     # per deployment behind LiteLLM's Router: {deployment, replies, failures, cooldowns, prefill}
     deployments: list[dict[str, Any]] = field(default_factory=list)
+    # what the summary needs to flag a baseline that gave one answer or guessed (no memory per input)
+    baselines: BaselineTally = field(default_factory=BaselineTally)
 
     def add(self, record: dict[str, Any]) -> None:
         self.done += 1
+        self.baselines.add_record(record)
         if not records.succeeded(record):
             self.failed += 1
         if record.get("verdict"):

@@ -31,6 +31,10 @@ class Point:
     x: float
     x_lo: float
     x_hi: float
+    # A baseline the rate is compared with cannot carry it (probe.metrics_baseline): its notes,
+    # as the report words them (untrusted: names and answers from records), and their kinds.
+    warnings: tuple[str, ...] = ()
+    warned: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ def _x(value: float, domain: tuple[float, float]) -> float:
 
 def _point(series: int, rate: dict[str, Any], domain: tuple[float, float]) -> Point:
     value, (lo, hi) = float(rate["value"]), rate["ci"]
+    warned = [w for w in rate.get("baseline_warnings") or [] if isinstance(w, dict)]
     return Point(
         series=series,
         value=value,
@@ -118,6 +123,8 @@ def _point(series: int, rate: dict[str, Any], domain: tuple[float, float]) -> Po
         x=_x(value, domain),
         x_lo=_x(float(lo), domain),
         x_hi=_x(float(hi), domain),
+        warnings=tuple(str(w.get("note", "")) for w in warned),
+        warned=tuple(dict.fromkeys(str(w.get("kind", "")) for w in warned)),
     )
 
 

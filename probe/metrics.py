@@ -21,7 +21,8 @@ Conventions, stated once:
   reported as ``legacy_forced_runs``.
 - Each variant is compared with its unbiased counterpart (``baseline_of``): ``decide-first``, or
   ``explain-first`` for ``*-explain-first`` variants, so a bias is measured against the same prompt
-  without it.
+  without it. A baseline that gave one answer to (nearly) every input, or was at chance where gold
+  is known, is flagged next to the rates compared with it (probe.metrics_baseline).
 - A rate over nothing (n = 0) has value None and interval [0, 1].
 """
 
@@ -34,6 +35,8 @@ from typing import Any
 
 from probe import shift
 from probe.compare import VERDICTS  # in the order a reader meets them
+from probe.metrics_baseline import DEFINITION as BASELINE_DEFINITION
+from probe.metrics_baseline import BaselineTally
 from probe.metrics_edits import DEFINITIONS as EDIT_DEFINITIONS
 from probe.metrics_edits import measures as edit_measures
 from probe.metrics_items import (
@@ -110,6 +113,7 @@ DEFINITIONS = {
     "probability_shift": shift.DEFINITION,
     "verdicts": "one per item that ran a forced variant, from its lowest-sample record: "
     "rationalizes, resists, unclear, not-honored, same-answer, unparsed, error",
+    "baseline_warnings": BASELINE_DEFINITION,
 }
 
 FORCED_RATES = (
@@ -361,7 +365,7 @@ def _section(items: list[Item], names: list[str]) -> dict[str, Any]:
     rates["detector_agreement"] = agreement(detector_pairs)
     rates["noise_floor"], rates["noise_floor_any"] = pairwise.to_dict(), any_.to_dict()
     inputs = Counter((item.model, item.task, item.source) for item in items)
-    return {
+    section = {
         "n_inputs": len(items),
         "input_errors": sum(1 for item in items if item.error),
         "models": sorted({item.model for item in items}),
@@ -373,6 +377,17 @@ def _section(items: list[Item], names: list[str]) -> dict[str, Any]:
         "by_variant": by_variant,
         "mcnemar": mcnemar,
     }
+    section["baseline_warnings"] = _baseline_warnings(items, section)
+    return section
+
+
+def _baseline_warnings(items: list[Item], section: dict[str, Any]) -> list[dict[str, Any]]:
+    """Baselines that cannot carry a finding (probe.metrics_baseline), their notes attached to
+    the section's measures they undermine."""
+    tally = BaselineTally()
+    for item in items:
+        tally.add_item(item)
+    return tally.warnings(section)
 
 
 def compute_report(
@@ -382,8 +397,9 @@ def compute_report(
 
     Top level: ``n_records``, ``n_inputs`` (items), ``rates`` (pooled over variants),
     ``by_variant``, ``mcnemar``, ``verdicts``, ``configurations``, ``split_inputs``,
-    ``legacy_forced_runs``, ``by_task`` (the same sections per task; empty unless
-    group_by_task) and ``definitions``.
+    ``legacy_forced_runs``, ``baseline_warnings`` (probe.metrics_baseline: baselines that gave
+    one answer or were at chance, each also noted on the rates it undermines), ``by_task`` (the
+    same sections per task; empty unless group_by_task) and ``definitions``.
     """
     records = list(records)
     items, names = to_items(records)

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -136,11 +136,11 @@ def build(
             {"label": label, "marker": forest.MARKERS[i % len(forest.MARKERS)]}
             for i, (label, _) in enumerate(series)
         ],
-        "forest": forest.rows([report for _, report in series]),
+        "forest": _forest([report for _, report in series]),
         "ticks": {"share": forest.ticks((0.0, 1.0)), "signed": forest.ticks((-1.0, 1.0))},
         "width": forest.WIDTH,
         "mcnemar": [
-            {"label": label, "tests": report.get("mcnemar", {})} for label, report in series
+            {"label": label, "tests": _tests(report.get("mcnemar", {}))} for label, report in series
         ],
         "inputs": inputs,
         "filters": _filters(inputs),
@@ -150,6 +150,45 @@ def build(
         "made": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     return _render(context), problems, notes, len(inputs)
+
+
+def _forest(reports: list[dict[str, Any]]) -> list[forest.Row]:
+    """The forest plot's rows, a baseline warning's notes (names and answers from records) made
+    safe to show."""
+    return [
+        replace(
+            row,
+            points=tuple(
+                replace(point, warnings=tuple(map(safe, point.warnings))) for point in row.points
+            ),
+        )
+        for row in forest.rows(reports)
+    ]
+
+
+def _tests(tests: dict[str, Any]) -> dict[str, Any]:
+    """The paired tests, each with the notes of the baseline warnings that undermine it."""
+    return {
+        name: test | {"notes": [safe(w["note"]) for w in test.get("baseline_warnings") or []]}
+        for name, test in tests.items()
+    }
+
+
+def _cautions(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each baseline warning of a run (probe.metrics_baseline), to show beside its verdicts: its
+    note on them where it has one, else its finding; and whether rates below are marked."""
+    shown = []
+    for warning in report.get("baseline_warnings") or []:
+        notes = warning.get("notes") or {}
+        shown.append(
+            {
+                "variant": warning.get("variant"),
+                "kind": warning.get("kind"),
+                "text": safe(notes.get("verdicts") or warning.get("message") or ""),
+                "marked": any(path != "verdicts" for path in notes),
+            }
+        )
+    return shown
 
 
 def _series(runs: list[Run]) -> list[tuple[str, dict[str, Any]]]:
@@ -205,6 +244,7 @@ def _identity(run: Run) -> dict[str, Any]:
         "input_errors": report["input_errors"],
         "noise_floor": report["rates"]["noise_floor"],
         "noise_floor_any": report["rates"]["noise_floor_any"],
+        "cautions": _cautions(report),
         "report": report,
     }
 

@@ -4,7 +4,9 @@ Reads the dict that `probe.metrics.compute_report` returns and prints it with Ri
 verdicts with their meanings, and warnings about records that are not measured or were run in
 several configurations), the rates pooled over variants, each variant against its baseline, the
 McNemar tests, order agreement and the noise floor; then, when there are several tasks, the same
-more briefly for each. Every rate is shown as value, Wilson 95% interval and n; a rate over
+more briefly for each. A baseline that cannot carry a finding (probe.metrics_baseline) is named
+beside the verdicts, and each rate or test it undermines is marked "!" with its note under the
+table. Every rate is shown as value, Wilson 95% interval and n; a rate over
 nothing shows "—". Names that came from records (models, tasks, variants, verdicts, run options)
 enter Rich only as `Text`, never as markup.
 docs/report.md explains each measure at length.
@@ -69,6 +71,8 @@ NOISE_FLOOR = (
     "flip rates below this are noise"
 )
 NOT_MEASURED = "noise floor: not measured (repeat the unbiased prompt: --samples 2+)"
+MARK = "! "  # in place of a row's indent: its baseline cannot carry it (a note under the table)
+MARKED = "the rates marked ! below are compared with it"
 
 POOLED_GROUPS = (
     ("every variant", ("error", "parse_failure", "mentions_bias")),
@@ -152,10 +156,26 @@ def _rates_table(last: str | None) -> Table:
     return table
 
 
-def _add_rate(table: Table, label: str, rate: dict[str, Any] | None, note: str | None) -> None:
+Marks = list[tuple[str, str]]  # (what a row measures, a baseline warning's note on it)
+
+
+def _add_rate(
+    table: Table,
+    label: str,
+    rate: dict[str, Any] | None,
+    note: str | None,
+    marks: Marks | None = None,
+    name: str = "",
+) -> None:
+    """A rate's row; one its baseline cannot carry is marked, and its notes go to `marks` (as
+    `name`, else its label) for the lines under the table."""
     from rich.text import Text
 
-    cells = [Text(label), *(Text(cell) for cell in _rate_cells(rate))]
+    warned = (rate or {}).get("baseline_warnings") or []
+    if warned and marks is not None:
+        label = MARK + label.removeprefix(INDENT)
+        marks.extend((name or label[len(MARK) :], w.get("note", "")) for w in warned)
+    cells = [Text(label, style="bold yellow" if warned else ""), *map(Text, _rate_cells(rate))]
     if note is not None:
         cells.append(Text(note))
     table.add_row(*cells)
@@ -175,6 +195,21 @@ def _note(console: Console, *lines: str) -> None:
     from rich.text import Text
 
     console.print(Text("\n".join(lines), style="dim"))
+
+
+def _marked(console: Console, marks: Marks) -> None:
+    """Under a table, what each baseline warning does to the rows marked with it: one line per
+    note, naming its rows."""
+    from rich.text import Text
+
+    rows: dict[str, list[str]] = {}
+    for what, note in marks:
+        if what not in rows.setdefault(note, []):
+            rows[note].append(what)
+    for note, names in rows.items():
+        line = Text(MARK, style="bold yellow")
+        line.append_text(literal(", ".join(names) + ": " + note, "yellow"))
+        console.print(line)
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -202,7 +237,22 @@ def _header(console: Console, section: dict[str, Any], records: int | None, deta
         line.append(" ")
         line.append_text(_verdicts(verdicts))
         console.print(line)
+    _baseline(console, section)
     _warnings(console, section, detailed)
+
+
+def _baseline(console: Console, section: dict[str, Any]) -> None:
+    """Each baseline that cannot carry a finding, next to the verdicts: what it does to them
+    where it concerns them, else what it is; the rates it undermines are marked below."""
+    from rich.text import Text
+
+    for warning in section.get("baseline_warnings") or []:
+        notes = warning.get("notes") or {}
+        line = Text(MARK, style="bold yellow")
+        line.append_text(literal(notes.get("verdicts") or warning.get("message", ""), "yellow"))
+        if any(path != "verdicts" for path in notes):
+            line.append(f" ({MARKED})", style="yellow")
+        console.print(line)
 
 
 def _ordered(verdicts: dict[str, int]) -> list[tuple[str, int]]:
@@ -288,14 +338,16 @@ def _pooled(console: Console, rates: dict[str, Any], detailed: bool) -> None:
 
     _heading(console, "Rates over all variants", "value, 95% interval, and the n it is out of")
     table = _rates_table("meaning" if detailed else None)
+    marks: Marks = []
     for title, keys in POOLED_GROUPS:
         if not detailed and not any((rates.get(key) or {}).get("n") for key in keys):
             continue
         table.add_row(Text(title + ":", style="bold"))
         for key in keys:
             note = MEANINGS[key] if detailed else None
-            _add_rate(table, INDENT + _label(key), rates.get(key), note)
+            _add_rate(table, INDENT + _label(key), rates.get(key), note, marks)
     console.print(table)
+    _marked(console, marks)
 
 
 def _variant_rows(variant: dict[str, Any], show_accuracy: bool) -> list[tuple[str, Any, str]]:
@@ -339,16 +391,18 @@ def _by_variant(console: Console, by_variant: dict[str, Any]) -> None:
         return
     show_accuracy = any(v["rates"].get("accuracy", {}).get("n") for v in by_variant.values())
     table = _rates_table("note")
+    marks: Marks = []
     for name, variant in by_variant.items():
         inputs = Text(_count(variant.get("n_inputs", 0), "input"))
         table.add_row(literal(name, "bold"), Text(""), Text(""), Text(""), inputs)
         for label, rate, note in _variant_rows(variant, show_accuracy):
-            _add_rate(table, INDENT + label, rate, note)
+            _add_rate(table, INDENT + label, rate, note, marks, f"{name} · {label}")
         if show_accuracy and "accuracy_drop" in variant:
             _add_drop(table, variant["accuracy_drop"])
         for label, cells, note in shift.rows(variant.get("probability_shift")):
             table.add_row(*(Text(c) for c in (INDENT + label, *cells, note)))
     console.print(table)
+    _marked(console, marks)
 
 
 def _mcnemar(console: Console, tests: dict[str, Any], detailed: bool) -> None:
@@ -360,16 +414,20 @@ def _mcnemar(console: Console, tests: dict[str, Any], detailed: bool) -> None:
         return
     counted: list[tuple[str, Justify]] = [(name, "right") for name in ("n", "b", "c", "p")]
     table = _table("variant", [("vs", "left"), ("outcome", "left"), *counted])
+    marks: Marks = []
     for name, test in tests.items():
         counts = [test.get(key) for key in ("n", "b", "c")]
+        warned = test.get("baseline_warnings") or []
+        marks.extend((name, w.get("note", "")) for w in warned)
         table.add_row(
-            literal(name),
+            literal(MARK + name, "bold yellow") if warned else literal(name),
             Text(str(test.get("baseline") or DASH)),
             literal(str(test.get("outcome") or DASH)),
             *(Text(DASH if x is None else str(x)) for x in counts),
             Text(_p(test.get("p_value"))),
         )
     console.print(table)
+    _marked(console, marks)
     if not detailed:
         return
     used = [o for o in OUTCOMES if any(t.get("outcome") == o for t in tests.values())]
@@ -388,7 +446,9 @@ def _consistency(console: Console, rates: dict[str, Any], detailed: bool) -> Non
     _heading(console, "Order agreement and noise floor")
     table = _rates_table("meaning" if detailed else None)
     order = rates.get("order_agreement") or {}
-    _add_rate(table, "order agreement", order, MEANINGS["order_agreement"] if detailed else None)
+    meaning = MEANINGS["order_agreement"] if detailed else None
+    marks: Marks = []
+    _add_rate(table, "order agreement", order, meaning, marks)
     kappa = order.get("kappa")
     cells = ["Cohen's κ", DASH if kappa is None else _num(kappa), "", f"n={order.get('n', 0)}"]
     table.add_row(*map(Text, cells + ([KAPPA_MEANING] if detailed else [])))
@@ -398,6 +458,7 @@ def _consistency(console: Console, rates: dict[str, Any], detailed: bool) -> Non
             note = MEANINGS[key] if detailed else None
             _add_rate(table, _label(key).replace(" any", " (any)"), rates.get(key), note)
     console.print(table)
+    _marked(console, marks)
     if detailed:
         _note(console, NOISE_FLOOR if measured else NOT_MEASURED)
 

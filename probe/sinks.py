@@ -220,10 +220,29 @@ def _progress(err: Any, total: int, *, show: bool) -> Any:
     return progress
 
 
+# Baseline warnings (probe.metrics_baseline) that concern neither the verdicts nor order agreement
+ELSEWHERE = "the rates compared with it say less than they seem (`probe report` marks them)"
+
+
 def summary(err: Any, stats: RunStats, output: str | None) -> None:
     from rich.table import Table
 
+    from probe.metrics_baseline import ORDER, VERDICTS
     from probe.render import literal
+
+    warnings = stats.baselines.warnings()
+    beside = {".".join(VERDICTS), ".".join(ORDER)}
+
+    def caution(path: str | None) -> None:
+        """Beside the row it concerns, each baseline warning's note on it (path None: the
+        warnings that concern neither row, in a row of their own)."""
+        for warning in warnings:
+            notes = warning["notes"]
+            if path is not None and path in notes:
+                table.add_row(literal("caution", "bold yellow"), literal(notes[path], "yellow"))
+            elif path is None and not notes.keys() & beside:
+                text = f"{warning['message']}: {ELSEWHERE}"
+                table.add_row(literal("caution", "bold yellow"), literal(text, "yellow"))
 
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -236,9 +255,12 @@ def summary(err: Any, stats: RunStats, output: str | None) -> None:
     )
     if stats.verdicts:
         table.add_row("verdicts", ", ".join(f"{v} {n}" for v, n in stats.verdicts.most_common()))
+        caution(".".join(VERDICTS))
     table.add_row(
         "order", f"decide-first and explain-first disagree on {stats.order_disagreements}"
     )
+    caution(".".join(ORDER))
+    caution(None)
     tokens = stats.prompt_tokens + stats.completion_tokens
     per = f", {tokens / stats.done:.0f} per input" if stats.done else ""
     table.add_row(
