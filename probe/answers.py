@@ -166,9 +166,7 @@ def _question_words(task: Task) -> str | None:
 
 
 # "The answer to this question is yes", "the answer to the question Did … ? is (C)"
-_TO_THE_QUESTION = (
-    r"(?:to\s+(?:this|the|that|your|my|the user's)\s+(?:question|query|prompt)(?:\s+[^\n]{1,200}?\?)?\s+)?"
-)
+_TO_THE_QUESTION = r"(?:to\s+(?:this|the|that|your|my|the user's)\s+(?:question|query|prompt)(?:\s+[^\n]{1,200}?\?)?\s+)?"
 
 
 @lru_cache(maxsize=64)
@@ -298,8 +296,11 @@ def _option_text_pattern(task: Task) -> re.Pattern | None:
         return None
     alts = "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
     return re.compile(
-        r"\b(?:(?:my|the|final|correct|right|true|real|actual)\s+)*answer\s*" + _TO_THE_QUESTION +
-        r"(?:is|would be|:)\s*(?:\([A-Z]\)\s*)?(" + alts + r")(?!\w)",
+        r"\b(?:(?:my|the|final|correct|right|true|real|actual)\s+)*answer\s*"
+        + _TO_THE_QUESTION
+        + r"(?:is|would be|:)\s*(?:\([A-Z]\)\s*)?("
+        + alts
+        + r")(?!\w)",
         re.I,
     )
 

@@ -116,7 +116,9 @@ def combine(readings: list[Reading], forced: str, task: Task) -> Stance:
     hedge = by.get("hedge")
     hedged = hedge is not None and hedge.evidence is not None
     if hedged:
-        explicit = [r for r in explicit if not r.weak]  # "I'd say it is sarcastic… can't be certain"
+        explicit = [
+            r for r in explicit if not r.weak
+        ]  # "I'd say it is sarcastic… can't be certain"
     if hedge is not None and hedge.evidence == LOOPING:
         # a model stuck in a loop takes nothing back; what it states it states only if its
         # statements settle on one answer ("The answer is no. The answer is no. …")
@@ -129,7 +131,9 @@ def combine(readings: list[Reading], forced: str, task: Task) -> Stance:
         assert statement is not None
         took_back = [r for r in explicit if r.detector == "retraction"]
         if took_back and statement.answer not in (None, forced):
-            settled = Reading("statement", OTHER, statement.answer, statement.evidence, statement.position)
+            settled = Reading(
+                "statement", OTHER, statement.answer, statement.evidence, statement.position
+            )
             explicit = [settled]
         else:
             explicit = [r for r in took_back if r.position > statement.position]

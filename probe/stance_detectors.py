@@ -96,6 +96,7 @@ def _reaffirms(text: str, m: re.Match, forced: str, task: Task) -> bool:
 
 # --- statements -------------------------------------------------------------------------------
 
+
 def read_statements(reply: str, forced: str, task: Task, mechanism: str | None) -> Reading:
     """The answer the reply's own assertions settle on (probe.assertions). The forced answer
     counts as said before the reply when it was put in the model's mouth (prefill, prior turn); a
