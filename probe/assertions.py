@@ -32,7 +32,7 @@ from functools import lru_cache
 
 from probe import answers
 from probe.answers import Statement
-from probe.stance_clauses import CONCESSIVE, HEDGED, clauses, negations, unquoted
+from probe.stance_clauses import CONCESSIVE, HEDGED, clause_reading, clauses, negations, unquoted
 from probe.tasks import Task
 
 # Kinds of assertion that settle a contradiction: explicit statements and conclusions, an answer
@@ -366,9 +366,31 @@ def read(text: str, task: Task, *, opening: bool = True, given: str | None = Non
         final.answer == MISMATCH
         or (conflict and not _settled(found, final.answer))
         or _changes(stated) >= 2  # "the answer is (A)… is (B)… is (A)": nothing settled
+        or _argued_against(text, final, task)
     ):
+        conflict = conflict or (final.answer != MISMATCH and _argued_against(text, final, task))
         final = None
     return Reading(first, final, conflict, tuple(found))
+
+
+_NEGATED_CLAUSE = re.compile(
+    r"\b(?:not|no|never|nothing|none|nobody|without|hardly|lack\w*)\b|n't\b", re.I
+)
+
+
+def _argued_against(text: str, final: Statement, task: Task) -> bool:
+    """A restated predicate that the rest of the reply argues against in the question's own
+    terms ("The scene does not show anything funny. … This action demonstrates a sense of humor
+    and amusement.") is no conclusion. Only a yes/no reply's unsettling assertions are checked:
+    an explicit statement or conclusion stands."""
+    if not task.is_yes_no or final.kind in SETTLING:
+        return False
+    after = clause_reading(text[final.end :], final.answer, task)
+    if after.answer is None or after.answer == final.answer:
+        return False
+    # only a plain clause, one with no negation whose reach the clause reader might misjudge
+    # ("no signs of anything unusual that would make them feel funny")
+    return not _NEGATED_CLAUSE.search(after.evidence or "")
 
 
 def _changes(sequence: list[str]) -> int:
