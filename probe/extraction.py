@@ -234,7 +234,9 @@ def _attempt(entry: dict[str, Any]) -> dict[str, Any]:
     return {**{k: entry.get(k) for k in kept}, "error": entry.get("error")}
 
 
-def annotate(result: records.VariantResult, answer: str | None, entry: dict[str, Any] | None) -> None:
+def annotate(
+    result: records.VariantResult, answer: str | None, entry: dict[str, Any] | None
+) -> None:
     """The variant's `answer_source` (and, after an extraction, its `extraction` and answer)."""
     if entry is None:
         records.annotate(result, answer_source=TEXT if answer is not None else NONE)

@@ -270,7 +270,9 @@ def extraction_line(stats: RunStats, *, retry: bool) -> str:
     if stats.extraction_cost_usd is not None:
         line += f", ${stats.extraction_cost_usd:.4f} spent"
     if stats.extraction_failures:
-        line += f"; {stats.extraction_failures} failed" + (": --resume retries them" if retry else "")
+        line += f"; {stats.extraction_failures} failed" + (
+            ": --resume retries them" if retry else ""
+        )
     return line + " (answers the replies' words did not state, asked of the model)"
 
 

@@ -163,7 +163,11 @@ def test_a_server_that_does_not_take_prefill_is_asked_by_a_follow_up_turn(tmp_pa
 
 def test_multiple_choice_is_asked_with_its_options(tmp_path):
     """A choice question; the server closes prefilled turns, so the question names (A), (B), (C)."""
-    line = {"id": "q", "text": "Which city is the capital of France?", "options": ["Rome", "Paris", "Oslo"]}
+    line = {
+        "id": "q",
+        "text": "Which city is the capital of France?",
+        "options": ["Rome", "Paris", "Oslo"],
+    }
 
     def model(payload, n):
         if prefill_of(payload) is not None:
@@ -171,7 +175,9 @@ def test_multiple_choice_is_asked_with_its_options(tmp_path):
         if _asked(payload):
             return Reply("(B) Paris.")
         if "last line" in last_user_text(payload):
-            return Reply("France's government sits in its capital.\nThe capital of France is Paris.")
+            return Reply(
+                "France's government sits in its capital.\nThe capital of France is Paris."
+            )
         return Reply("(B). Paris is the capital.")
 
     with ScriptedServer(model) as server:
@@ -199,7 +205,9 @@ def test_report_counts_where_answers_were_read(tmp_path):
     """Three scenes: one reply states its answer, one is extracted, one states nothing even when
     asked. The last leaves the answer null (never filled in) and is a parse failure, not an
     error."""
-    scenes = _scenes(tmp_path, "STATES a calm wedding.", "RESTATES a calm funeral.", "SILENT a queue.")
+    scenes = _scenes(
+        tmp_path, "STATES a calm wedding.", "RESTATES a calm funeral.", "SILENT a queue."
+    )
 
     def model(payload, n):
         text = json.dumps(payload["messages"][1:])
