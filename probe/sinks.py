@@ -269,11 +269,12 @@ def extraction_line(stats: RunStats, *, retry: bool) -> str:
     line = f"{stats.extraction_calls} calls made, {stats.extraction_cached} from cache"
     if stats.extraction_cost_usd is not None:
         line += f", ${stats.extraction_cost_usd:.4f} spent"
+    line += " (answers asked of the model)"
     if stats.extraction_failures:
         line += f"; {stats.extraction_failures} failed" + (
             ": --resume retries them" if retry else ""
         )
-    return line + " (answers the replies' words did not state, asked of the model)"
+    return line
 
 
 def first_error(record: dict[str, Any]) -> str:
