@@ -231,7 +231,10 @@ def _empty() -> dict[str, Any]:
 def _attempt(entry: dict[str, Any]) -> dict[str, Any]:
     """A prefill the provider refused or did not continue, as the record keeps it."""
     kept = ("via", "prefill", "raw", "answer", "usage", "cost_usd", "cost_saved_usd", "cached")
-    return {**{k: entry.get(k) for k in kept}, "error": entry.get("error")}
+    attempt = {**{k: entry.get(k) for k in kept}, "error": entry.get("error")}
+    if entry.get("deployment") is not None:  # several deployments (the Router road)
+        attempt["deployment"] = entry["deployment"]
+    return attempt
 
 
 def annotate(

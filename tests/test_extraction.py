@@ -371,16 +371,17 @@ def test_batch_api_asks_for_extractions_in_a_later_round(tmp_path):
 
 
 def test_extraction_on_the_embedded_model(tmp_path):
-    """SmolLM2-135M, in-process: its explain-first reply cut off by --max-tokens before it states
-    an answer, then asked by a native prefill, which it always continues. Whatever it answers is
-    read from its own continuation, and a re-run gives the same record from the cache."""
-    args = ("funny", SCENE, "--variants", "explain-first", "--max-tokens", "12", "--jsonl")
+    """SmolLM2-135M, in-process: its explain-first reply cut off by --max-tokens after a few words,
+    before it states an answer ("The scene shows a…"), then asked by a native prefill, which it
+    always continues. Whatever it answers is read from its own continuation, and a re-run gives
+    the same record from the cache."""
+    args = ("funny", SCENE, "--variants", "explain-first", "--max-tokens", "6", "--jsonl")
     first = run_cli(*args)
     assert first.exit_code == 0, first.stderr
     [record] = records_of(first)
     own = record["variants"]["explain-first"]
     assert own["finish_reason"] == "length"
-    assert own["answer_source"] in ("extracted", "none")  # its 12 tokens stated no answer
+    assert own["answer_source"] in ("extracted", "none")  # its 6 tokens stated no answer
     extraction = own["extraction"]
     assert extraction["via"] == "prefill"
     assert extraction["prefill"] == f"{own['raw'].rstrip()}\n{PREFILL_CUE}"
