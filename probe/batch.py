@@ -38,6 +38,12 @@ class RunStats:
     cost_saved_usd: float | None = None  # what the cached replies had cost; None: none priced
     cached_calls: int = 0
     judge_failures: int = 0  # --judge calls that failed (their records count as failed too)
+    # answer extraction (probe.extraction): calls answered by the model, from the cache, failed;
+    # what the ones made cost (where priced)
+    extraction_calls: int = 0
+    extraction_cached: int = 0
+    extraction_failures: int = 0
+    extraction_cost_usd: float | None = None
     calls: int = 0  # model calls made (the judge's and remote embeddings' included); set by the run
     skipped: list[str] = field(default_factory=list)  # directory entries that were not inputs
     held: int = 0  # units whose record waits for a provider batch (--batch-api): not written
@@ -66,6 +72,33 @@ class RunStats:
                 self.cost_saved_usd = (self.cost_saved_usd or 0.0) + v["cost_saved_usd"]
             self.cached_calls += bool(v.get("cached"))
             self.judge_failures += len(v.get("judge_errors") or ())
+            if isinstance(v.get("extraction"), dict):
+                self._add_extraction(v["extraction"])
+
+    def _add_extraction(self, entry: dict[str, Any]) -> None:
+        """An extraction's calls (a prefill not continued, then the follow-up) in the totals."""
+        from probe.extraction import calls
+
+        for call in calls(entry):
+            if call.get("error"):
+                self.extraction_failures += call is entry
+                continue
+            usage = call.get("usage") or {}
+            self.prompt_tokens += usage.get("prompt_tokens", 0)
+            self.completion_tokens += usage.get("completion_tokens", 0)
+            if call.get("cached"):
+                self.extraction_cached += 1
+                self.cached_calls += 1
+            else:
+                self.extraction_calls += 1
+            cost = call.get("cost_usd")
+            if cost is not None:
+                spent = 0.0 if call.get("cached") else cost
+                self.cost_usd += spent
+                self.cost_known = True
+                self.extraction_cost_usd = (self.extraction_cost_usd or 0.0) + spent
+            if call.get("cost_saved_usd") is not None:
+                self.cost_saved_usd = (self.cost_saved_usd or 0.0) + call["cost_saved_usd"]
 
 
 @dataclass(frozen=True)

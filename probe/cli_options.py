@@ -220,6 +220,13 @@ AlignOpt = Annotated[
         show_default=False,
     ),
 ]
+ExtractOpt = Annotated[
+    bool,
+    typer.Option(
+        "--extract/--no-extract",
+        help="Where a reply that answers at the end (explain-first and its biased forms) states no answer probe can read, ask the model for it, continuing the conversation with 'So the answer is' (Kojima et al. 2022): at most one more call per such reply.",
+    ),
+]
 DebugOpt = Annotated[
     bool, typer.Option("--debug", help="Show tracebacks and how capabilities were decided.")
 ]
@@ -277,6 +284,7 @@ RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "judge_api_base": (JudgeApiBaseOpt, None),
     "embed_model": (EmbedModelOpt, "local/minilm"),
     "align": (AlignOpt, None),
+    "extract": (ExtractOpt, True),
     "allow_outside": (AllowOutsideOpt, False),
     "max_input_bytes": (MaxInputBytesOpt, 20_000_000),
     "debug": (DebugOpt, False),

@@ -74,6 +74,8 @@ class RunConfig:
     judge_api_base: str | None = None
     embed_model: str = "local/minilm"
     align: bool = False
+    # --no-extract: no answer extraction call for a reply that states no readable answer
+    extract: bool = True
     allow_outside: bool = False
     max_input_bytes: int = 20_000_000
     debug: bool = False
@@ -221,6 +223,7 @@ class RunConfig:
             suggest=self.suggest,
             judge=self.judge,
             align=self.embed_model if self.align else None,
+            extract=self.extract,
         )
 
     def check_credentials(self, opts: ProbeOptions) -> None:

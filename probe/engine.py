@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from probe import answers, assertions, edits, hints, mentions, records, stance
+from probe import answers, assertions, edits, extraction, hints, mentions, records, stance
 from probe.errors import ProbeError, ProviderError
 from probe.inputs import Input
 from probe.providers.base import Completion, Provider, option_probabilities
@@ -30,6 +30,8 @@ class ProbeOptions:
     suggest: str | None = None  # the answer biasing variants suggest; default: a wrong one
     judge: str | None = None  # the judge model, when one annotates the record (probe.judge)
     align: str | None = None  # the embedding model aligning explanations (probe.align)
+    # Ask the model for an answer its reply's words do not state (probe.extraction)
+    extract: bool = True
 
     @property
     def sample_seed(self) -> int | None:
@@ -47,6 +49,7 @@ class ProbeOptions:
             "suggest": self.suggest,
             "judge": self.judge,
             "align": self.align,
+            "extract": self.extract,
         }
 
 
@@ -125,7 +128,29 @@ async def _run_variant(
         completion = await _call(provider, prompt, opts, want_p_yes=want)
     except ProviderError as exc:
         return records.variant_error(exc)
-    return _read(prompt, completion, task, bias=variant.bias)
+    result = _read(prompt, completion, task, bias=variant.bias)
+    await _answer_source(variant, prompt, completion, result, task, provider, opts)
+    return result
+
+
+async def _answer_source(
+    variant: Variant,
+    prompt: Prompt,
+    completion: Completion,
+    result: VariantResult,
+    task: Task,
+    provider: Provider,
+    opts: ProbeOptions,
+) -> None:
+    """Where a reply's answer was read (`answer_source`): from its text, else — for a reply that
+    answers at the end — from the model's own answer when asked for it (probe.extraction)."""
+    if variant.forces or prompt.answer_at == "given":
+        return  # a forced reply's answer is its stance
+    entry = None
+    if opts.extract and result["answer"] is None and extraction.applies(variant, prompt):
+        reply = (prompt.prefill or "") + completion.text
+        entry = await extraction.extract(provider, prompt, reply, task, opts)
+    extraction.annotate(result, result["answer"], entry)
 
 
 def _bias_target(

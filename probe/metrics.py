@@ -56,6 +56,8 @@ from probe.stats import Rate, agreement, mcnemar_exact, noise_floor
 REPORT_SCHEMA = "probe-report/2"
 
 STANCES = ("forced", "other", "unclear")
+# Where a run's answer was read (records' `answer_source`, probe/extraction.py)
+ANSWER_SOURCES = ("text", "extracted", "none")
 
 DEFINITIONS = {
     "error": "share of runs whose call failed",
@@ -106,11 +108,14 @@ DEFINITIONS = {
     "answer is the forced token, so they are left out of every forced measure but error, "
     "parse_failure, same_answer and not_honored; re-run them",
     "configurations": "per model and task, the distinct sets of run options that change replies "
-    "(force, force_via, variants, temperature, seed, max_tokens, suggest); items of different "
-    "configurations are never merged",
+    "(force, force_via, variants, temperature, seed, max_tokens, suggest, extract); items of "
+    "different configurations are never merged",
     "split_inputs": "inputs that appear as more than one item: asked under another question, "
     "options or configuration",
     "probability_shift": shift.DEFINITION,
+    "answer_sources": "per variant, over its runs that returned (every sample): how many answers "
+    "were read from the reply's text, how many were extracted by the model (asked 'So the answer "
+    "is' after a reply whose words stated none: Kojima et al. 2022), and how many neither",
     "verdicts": "one per item that ran a forced variant, from its lowest-sample record: "
     "rationalizes, resists, unclear, not-honored, same-answer, unparsed, error",
     "baseline_warnings": BASELINE_DEFINITION,
@@ -132,6 +137,16 @@ BIAS_RATES = (
 )
 # Rates pooled over every variant that has them; the rest only make sense per variant.
 POOLED_RATES = ("error", "parse_failure", "mentions_bias", *FORCED_RATES, *BIAS_RATES)
+
+
+def describe_sources(counts: dict[str, int] | None) -> str:
+    """A variant's `answer_sources` in words: "12 read from the text, 3 extracted by the model,
+    0 none"."""
+    counts = counts or {}
+    return (
+        f"{counts.get('text', 0)} read from the text, {counts.get('extracted', 0)} extracted by "
+        f"the model, {counts.get('none', 0)} none"
+    )
 
 
 def accuracy_drop(
@@ -176,6 +191,7 @@ class _Outcomes:
     legacy_runs: int = 0
     forced: bool = False
     biased: bool = False
+    sources: Counter = field(default_factory=Counter)  # answer_source of the runs that returned
 
 
 def _outcomes(items: list[Item], name: str) -> _Outcomes:
@@ -190,6 +206,8 @@ def _outcomes(items: list[Item], name: str) -> _Outcomes:
             if not run.get("error"):
                 flags["parse_failure"].append(run.get("answer") is None)
                 out.legacy_runs += is_legacy(run)
+                if run.get("answer_source") in ANSWER_SOURCES:
+                    out.sources[run["answer_source"]] += 1
         out.run_answers.append([a for a in map(measured_answer, runs) if a is not None])
         run, answer, own = runs[0], measured_answer(runs[0]), item.answer(base)
         target = run.get("bias_target")
@@ -272,6 +290,8 @@ def _variant_report(name: str, out: _Outcomes) -> dict[str, Any]:
     }
     if out.forced:
         report["legacy_runs"] = out.legacy_runs
+    if out.sources:
+        report["answer_sources"] = {source: out.sources[source] for source in ANSWER_SOURCES}
     if out.biased:
         report["accuracy_drop"] = accuracy_drop(out.drop_rows)
     return report

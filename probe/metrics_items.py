@@ -15,7 +15,16 @@ from typing import Any
 from probe.variants import DECIDE_FIRST, EXPLAIN_FIRST, VARIANTS
 
 # The record's `run` options that change what the model replies (judge and align only annotate).
-RUN_OPTIONS = ("force", "force_via", "variants", "temperature", "seed", "max_tokens", "suggest")
+RUN_OPTIONS = (
+    "force",
+    "force_via",
+    "variants",
+    "temperature",
+    "seed",
+    "max_tokens",
+    "suggest",
+    "extract",
+)
 
 
 def baseline_of(variant: str) -> str | None:
@@ -59,6 +68,8 @@ def _configuration(record: dict[str, Any]) -> tuple[tuple[str, Hashable], ...]:
         value = run.get(key)
         if key == "variants" and isinstance(value, list | tuple):
             value = sorted(map(str, value))
+        if key == "extract":  # records from before answer extraction read answers as --no-extract
+            value = bool(value)
         config.append((key, _frozen(value)))
     return tuple(config)
 

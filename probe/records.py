@@ -61,6 +61,12 @@ class VariantResult(_Reply, total=False):
     judge_mentions_bias: bool | None  # --judge
     judge_errors: list[dict[str, Any]]  # --judge calls that failed
     sample: int  # which of --samples N draws this is
+    # Where `answer` was read (probe/extraction.py), for variants whose answer probe reads from
+    # the reply: "text", "extracted" (from the model's answer to "So the answer is" after its
+    # reply) or "none"; and, after an extraction call, what it asked and got:
+    # {via, prefill | follow_up, raw, answer, p_yes, p_answers, usage, cost_usd, cached, …, error}
+    answer_source: str
+    extraction: dict[str, Any]
     # several deployments behind LiteLLM's Router (--api-base given more than once, --router):
     # the one that sent this reply, its api_base without credentials (or its model)
     deployment: str
@@ -217,11 +223,13 @@ def error_record(
 
 def succeeded(record: dict[str, Any]) -> bool:
     """A record that needs no re-run: the input was read and every call returned, the judge's
-    included."""
+    and answer extraction's included."""
     if record.get("error"):
         return False
     return not any(
-        (v.get("error") and v["error"].get("type") != "skipped") or v.get("judge_errors")
+        (v.get("error") and v["error"].get("type") != "skipped")
+        or v.get("judge_errors")
+        or (isinstance(v.get("extraction"), dict) and v["extraction"].get("error"))
         for v in record.get("variants", {}).values()
     )
 

@@ -73,6 +73,10 @@ def _answer_line(v: dict[str, Any], display: Any) -> Text:
     line.append(display(v.get("answer")), style="bold cyan" if v.get("answer") else "bold yellow")
     if v.get("p_yes") is not None:
         line.append(f"   P(yes) {v['p_yes']:.2f}", style="dim")
+    if v.get("answer_source") == "extracted":
+        line.append(
+            "   extracted: the model's answer when asked for it after its reply", style="dim"
+        )
     if v.get("finish_reason") == "length":
         line.append("\nCut off at --max-tokens (finish_reason: length)", style="bold yellow")
     if v.get("mechanism"):

@@ -30,6 +30,7 @@ from typing import Any
 
 from probe import compare, forest
 from probe.errors import InputError
+from probe.metrics import describe_sources
 from probe.render import VERDICT_TEXT, safe, word_changes
 from probe.tasks import Task
 from probe.variants import VARIANTS
@@ -242,6 +243,11 @@ def _identity(run: Run) -> dict[str, Any]:
         ],
         "n_inputs": report["n_inputs"],
         "input_errors": report["input_errors"],
+        "answer_sources": [
+            {"variant": name, "text": describe_sources(v["answer_sources"])}
+            for name, v in report["by_variant"].items()
+            if v.get("answer_sources")
+        ],
         "noise_floor": report["rates"]["noise_floor"],
         "noise_floor_any": report["rates"]["noise_floor_any"],
         "cautions": _cautions(report),
@@ -311,6 +317,7 @@ def _variant_view(
         "answer": _answer(task, v.get("answer")),
         "forced_answer": _answer(task, v["forced_answer"]) if v.get("forced_answer") else None,
         "p_yes": v.get("p_yes"),
+        "answer_source": v.get("answer_source"),
         "mechanism": v.get("mechanism"),
         "honored": v.get("honored"),
         "stance": v.get("stance"),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from probe import shift
 from probe.compare import VERDICTS
-from probe.metrics import FORCED_RATES
+from probe.metrics import FORCED_RATES, describe_sources
 from probe.render import literal
 
 if TYPE_CHECKING:
@@ -395,6 +395,9 @@ def _by_variant(console: Console, by_variant: dict[str, Any]) -> None:
     for name, variant in by_variant.items():
         inputs = Text(_count(variant.get("n_inputs", 0), "input"))
         table.add_row(literal(name, "bold"), Text(""), Text(""), Text(""), inputs)
+        if variant.get("answer_sources"):  # where its answers were read (answer extraction)
+            sources = describe_sources(variant["answer_sources"])
+            table.add_row(Text(INDENT + "answers"), Text(""), Text(""), Text(""), Text(sources))
         for label, rate, note in _variant_rows(variant, show_accuracy):
             _add_rate(table, INDENT + label, rate, note, marks, f"{name} · {label}")
         if show_accuracy and "accuracy_drop" in variant:

@@ -126,6 +126,7 @@ async def arun(
 
         if pipeline.batch is not None:  # batches that have ended: their replies into the cache
             await pipeline.batch.collect(say)
+        _extraction_notice(opts, task, len(collected.items) * batch.samples, say)
 
         def write(record: dict[str, Any]) -> None:
             for sink in everyone:
@@ -298,6 +299,22 @@ def _batches_pending(config: RunConfig) -> bool:
     from probe.batch_api import pending
 
     return pending(config)
+
+
+def _extraction_notice(opts: Any, task: Any, units: int, say: Messages) -> None:
+    """Before the calls start: how many calls answer extraction may add (probe.extraction)."""
+    from probe.extraction import may_extract
+
+    names = may_extract(task, opts.variants) if opts.extract else []
+    if not names or not units:
+        return
+    most = units * len(names)
+    say(
+        "notice",
+        f"probe: answer extraction: up to {most} extra call{'s' if most != 1 else ''} (one per "
+        f"{', '.join(names)} reply whose words state no answer probe can read: the model is "
+        "asked for it); --no-extract turns this off",
+    )
 
 
 def _quiet(kind: str, text: str) -> None:

@@ -272,6 +272,8 @@ def summary(err: Any, stats: RunStats, output: str | None) -> None:
     if stats.judge_failures:
         retry = ": --resume retries them" if output else ""
         table.add_row("judge", f"{stats.judge_failures} calls failed{retry}")
+    if stats.extraction_calls or stats.extraction_cached or stats.extraction_failures:
+        table.add_row("extraction", extraction_line(stats, retry=bool(output)))
     if stats.cost_known:
         saved = stats.cost_saved_usd
         table.add_row(
@@ -284,12 +286,29 @@ def summary(err: Any, stats: RunStats, output: str | None) -> None:
     err.print(table)
 
 
+def extraction_line(stats: RunStats, *, retry: bool) -> str:
+    """Answer extraction's share of the run: calls made, from the cache, failed; their cost."""
+    line = f"{stats.extraction_calls} calls made, {stats.extraction_cached} from cache"
+    if stats.extraction_cost_usd is not None:
+        line += f", ${stats.extraction_cost_usd:.4f} spent"
+    line += " (answers asked of the model)"
+    if stats.extraction_failures:
+        line += f"; {stats.extraction_failures} failed" + (
+            ": --resume retries them" if retry else ""
+        )
+    return line
+
+
 def first_error(record: dict[str, Any]) -> str:
     if record.get("error"):
         return record["error"]["message"]
     for name, v in record["variants"].items():
         if v.get("error"):
             return f"{record['id']}: {name}: {v['error']['message']}"
+    for name, v in record["variants"].items():
+        extraction = v.get("extraction")
+        if isinstance(extraction, dict) and extraction.get("error"):
+            return f"{record['id']}: {name}: answer extraction: {extraction['error']['message']}"
     for name, v in record["variants"].items():
         if v.get("judge_errors"):
             failure = v["judge_errors"][0]

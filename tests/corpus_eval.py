@@ -384,7 +384,9 @@ def read_real_answer(entry: dict, *, extraction: bool = True) -> RealAnswer:
     if answer is not None:
         return RealAnswer(entry, answer, "text")
     if extraction and entry.get("extraction_reply") is not None:
-        got = assertions.first_answer(entry["extraction_reply"], task)
+        from probe.extraction import read_reply
+
+        got = read_reply(entry["extraction_reply"], task, entry.get("extraction_via"))
         if got is not None:
             return RealAnswer(entry, got, "extracted")
     return RealAnswer(entry, None, "none")

@@ -102,14 +102,17 @@ def test_arun_hands_records_to_sinks_and_on_record():
                 config,
                 sinks=[sink],
                 on_record=seen.append,
-                messages=lambda kind, text: messages.append(kind),
+                messages=lambda kind, text: messages.append((kind, text)),
             )
         )
+    # steady_model ends explain-first with "Answer: Yes": no extraction call was needed
     assert stats.done == 2 and stats.failed == 0 and stats.calls == 4
     assert sink.events == [("open", 2), ("close", 2)]
     assert sink.records == seen and len(seen) == 2
     assert all(list(r["variants"]) == ["decide-first", "explain-first"] for r in seen)
-    assert messages == []  # a remote model: nothing to say
+    # a remote model: nothing to say but what answer extraction may cost (probe.extraction)
+    assert [kind for kind, _ in messages] == ["notice"]
+    assert "answer extraction: up to 2 extra calls" in messages[0][1]
     assert KEY not in repr(config)
 
 

@@ -70,7 +70,11 @@ def test_the_corpus_is_real_large_varied_and_labelled_blind():
     assert {"decide-first", "forced", "explain-first", "suggested-explain-first"} <= variants
     assert {e.get("mechanism") for e in replies} >= {"prefill", "prior-turn", "note"}
     assert all(e["label"]["answer"] is not None and e.get("labeller") for e in replies)
-    assert all(e["label"]["stance"] in ("forced", "other", "unclear") for e in replies if e.get("mechanism"))
+    assert all(
+        e["label"]["stance"] in ("forced", "other", "unclear")
+        for e in replies
+        if e.get("mechanism")
+    )
     ids = [e["id"] for e in replies] + [e["id"] for e in turpin]
     assert len(ids) == len(set(ids))
 
@@ -105,7 +109,8 @@ def test_forced_stance_without_a_judge(model):
 def test_turpin_chains_of_thought_read_as_their_labellers_read_them():
     rows = turpin_entries()
     agree = sum(
-        assertions.final_answer(gen, task) == (e["label"]["answer"] if e["label"]["answer"] != "none" else None)
+        assertions.final_answer(gen, task)
+        == (e["label"]["answer"] if e["label"]["answer"] != "none" else None)
         for e, gen, task, _ in rows
     )
     assert len(rows) >= 100

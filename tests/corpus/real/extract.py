@@ -81,7 +81,7 @@ def entries(run: Path) -> list[dict]:
             extraction = v.get("extraction") or {}
             if extraction.get("raw") is not None:
                 entry.update(
-                    extraction_reply=extraction["raw"], extraction_via=extraction.get("via")
+                    extraction_reply=_after_cue(extraction), extraction_via=extraction.get("via")
                 )
             entry["heldout"] = held_out(input_id)
             out.append(entry)
@@ -94,6 +94,16 @@ def _written(v: dict) -> str:
     prefill, raw = v.get("prefill"), v["raw"]
     if v.get("mechanism") == "prefill" and prefill and raw.startswith(prefill):
         return raw[len(prefill) :]
+    return raw
+
+
+def _after_cue(extraction: dict) -> str:
+    """The model's own words in an extraction reply: after a prefill, what follows the cue
+    (the embedded model's and llama-server's raw text hold the whole prefill before them)."""
+    raw = extraction["raw"]
+    cue = "So the answer is"
+    if extraction.get("via") == "prefill" and cue in raw:
+        return raw.rsplit(cue, 1)[1]
     return raw
 
 
