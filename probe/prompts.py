@@ -108,7 +108,7 @@ def in_parts(messages: list[Message]) -> bool:
     return any(isinstance(m.get("content"), list) for m in messages)
 
 
-def text_part(text: str) -> list[dict[str, Any]]:
+def text_parts(text: str) -> list[dict[str, Any]]:
     return [{"type": "text", "text": text}]
 
 
@@ -123,6 +123,6 @@ def with_parts(messages: list[Message]) -> list[Message]:
     if not in_parts(messages):
         return list(messages)
     return [
-        {**m, "content": text_part(m["content"])} if isinstance(m.get("content"), str) else m
+        {**m, "content": text_parts(m["content"])} if isinstance(m.get("content"), str) else m
         for m in messages
     ]

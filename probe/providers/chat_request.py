@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from probe.prompts import in_parts, text_part, with_parts
+from probe.prompts import in_parts, text_parts, with_parts
 from probe.providers.base import PREFILL_CONTINUE_FINAL, PREFILL_PREFIX_FLAG, Message
 
 # What the OpenAI chat API takes per request; the rest of a LiteLLM request is client set-up.
@@ -77,7 +77,7 @@ def encode_prefill(
     read against them as before: llama-server appends a prefill's text parts to the rendered
     prompt and echoes them, LiteLLM's Anthropic road returns the continuation alone
     (`split_echo` takes both)."""
-    content: Any = text_part(prefill) if parts else prefill
+    content: Any = text_parts(prefill) if parts else prefill
     message: Message = {"role": "assistant", "content": content}
     if mode == PREFILL_PREFIX_FLAG:
         message["prefix"] = True
