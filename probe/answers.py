@@ -409,18 +409,33 @@ def explanation(text: str, task: Task) -> str:
     return _tidy(text)
 
 
-def continues_prefill(continuation: str, task: Task) -> bool:
+def continues_prefill(continuation: str, task: Task, prefill: str | None = None) -> bool:
     """Does a reply read as the continuation of a partial answer rather than a fresh answer?
 
-    A model that continues "No," writes " because…", ". The…" or " – …"; one that ignored the
-    prefill and opened a new turn starts with a capitalised word ("Yes, …", "The scene…") or, after
-    a line break, with an answer of its own.
+    A model that continues "No," writes " because…", ". The…", " – …" or " it isn't funny"; an
+    answer word in lower case goes on the same sentence (" not at all funny", " no, nothing
+    happens"). One that ignored the prefill — a server that closed the prefilled turn and opened
+    a new one after "Assistant:" — starts afresh: with a word glued on ("Yes, …", "The scene…"),
+    or after blank space or markup with an answer of its own (" Yes, the cat…", "\n\nNo.",
+    " Answer: (B)", " **Yes**"). Taken for a continuation, such a reply would record a forced
+    answer the model never saw as honoured.
+
+    `prefill` is what the model was given to continue. Only one that ends in the middle of a
+    sentence ("No,", "(B),", "Answer: No,"; also assumed when it is not given) rules out an answer
+    of the reply's own. One that ends on a cue for the answer ("…\nAnswer:") or after a whole
+    sentence of reasoning is continued by an answer (" Yes", "\nAnswer: No"), so there an
+    answer is no sign of a fresh start.
     """
     if not continuation:
         return True  # nothing added: the prefill stands as the whole answer
-    head = continuation[0]
-    if head.isalnum():
+    if continuation[0].isalnum():
         return False
-    if head.isspace():
-        return opening(continuation, task) is None or not continuation.startswith("\n")
-    return True
+    if prefill is not None and prefill.rstrip()[-1:] in (".", "!", "?", ":", ""):
+        return True
+    said = opening(continuation, task)
+    if said is None:
+        return True
+    if "\n" in continuation[: said.start]:
+        return False  # an answer on a line of its own: a new reply
+    first = next((c for c in continuation[said.start : said.end] if c.isalpha()), "")
+    return first.islower()

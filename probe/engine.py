@@ -406,7 +406,7 @@ def _honored(
     if prompt.mechanism == "prefill":
         if provider.capabilities.prefill == "native":
             return True
-        return answers.continues_prefill(completion.text, task)
+        return answers.continues_prefill(completion.text, task, prompt.prefill)
     if prompt.mechanism == "prior-turn":
         return True
     read = assertions.final_answer if prompt.answer_at == "end" else assertions.first_answer

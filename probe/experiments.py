@@ -57,7 +57,11 @@ async def run_steps(
             *(_send(provider, step, opts, want_p_yes) for step in steps), return_exceptions=True
         )
         failed = [r for r in sent if isinstance(r, BaseException)]
-        finals = [made[-1] for built, made in _done(sent) if built.prompt and built.prompt.prefill]
+        finals = [
+            (built.prompt.prefill, made[-1])
+            for built, made in _done(sent)
+            if built.prompt and built.prompt.prefill
+        ]
         if via == "prefill" and _prefill_refused(failed, finals, provider, task):
             via = "prior-turn"
             continue
@@ -82,10 +86,14 @@ async def run_steps(
 
 
 def _prefill_refused(
-    failed: list[BaseException], replies: list[Completion], provider: Provider, task: Task
+    failed: list[BaseException],
+    replies: list[tuple[str, Completion]],
+    provider: Provider,
+    task: Task,
 ) -> bool:
-    """A 400/422 to a prefilled request, or a reply (of those to a prefill) that opened an answer
-    of its own instead of continuing it: prefill is forgotten for the run (True: ask again as a prior turn)."""
+    """A 400/422 to a prefilled request, or a reply (of those to a prefill, each with the prefill
+    it was given) that opened an answer of its own instead of continuing it: prefill is forgotten
+    for the run (True: ask again as a prior turn)."""
     if provider.capabilities.prefill == "native":
         return False
     refused = [e for e in failed if isinstance(e, ProviderError) and e.status in (400, 422)]
@@ -96,7 +104,7 @@ def _prefill_refused(
         return True
     if failed:
         return False
-    ignored = [r for r in replies if not answers.continues_prefill(r.text, task)]
+    ignored = [r for p, r in replies if not answers.continues_prefill(r.text, task, p)]
     if not ignored:
         return False
     for deployment in dict.fromkeys(r.deployment for r in ignored):

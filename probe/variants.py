@@ -29,6 +29,7 @@ from probe.prompts import (
     input_and_question,
     suggestion,
     system_message,
+    with_parts,
 )
 from probe.tasks import Task
 
@@ -68,6 +69,12 @@ class Prompt:
     explanation_from_reply: bool = False
     hint: str | None = None  # the words of a hint (probe.hints) shown to the model
     edit: dict[str, Any] | None = None  # input-edit: the insertion made (probe.edits)
+
+    def __post_init__(self) -> None:
+        # A user turn with an image puts every message in parts, as it is sent (see
+        # probe.prompts.with_parts): done here, where every variant's prompt is made, so that
+        # the response cache keys what goes over the wire. Text prompts are kept as they are.
+        object.__setattr__(self, "messages", with_parts(self.messages))
 
     @property
     def answer_first(self) -> bool:

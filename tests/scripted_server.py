@@ -169,17 +169,24 @@ class ScriptedServer:
         self.httpd.server_close()
 
 
+def text_of(content: Any) -> str:
+    """A message's words, whether its content is a string or a list of parts (a request with an
+    image sends every message as parts)."""
+    if isinstance(content, str):
+        return content
+    return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+
+
 def last_user_text(payload: dict[str, Any]) -> str:
     for m in reversed(payload["messages"]):
         if m["role"] == "user":
-            c = m["content"]
-            return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c)
+            return text_of(m["content"])
     return ""
 
 
 def prefill_of(payload: dict[str, Any]) -> str | None:
     last = payload["messages"][-1]
-    return last["content"] if last["role"] == "assistant" else None
+    return text_of(last["content"]) if last["role"] == "assistant" else None
 
 
 def steady_model(payload: dict[str, Any], n: int) -> Reply:

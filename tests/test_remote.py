@@ -129,6 +129,9 @@ def test_a_server_that_continues_prefill_keeps_it_and_probe_strips_the_echo(tran
     # what went over the wire: the prefill as a trailing assistant message
     assert [prefill_of(r) for r in server.requests if prefill_of(r)] == ["No,"]
     assert all(r["messages"][0]["role"] == "system" for r in server.requests)
+    # a text input: every message, the prefill too, as a plain string (as before image requests
+    # went in parts: tests/test_vision_parts.py)
+    assert all(isinstance(m["content"], str) for r in server.requests for m in r["messages"])
     assert all(KEY in h.get("Authorization", h.get("authorization", "")) for h in server.headers)
 
 

@@ -1,12 +1,16 @@
 """The chat request one remote call sends: the messages with the prefill encoded the way the
 provider takes it (see FIELD-NOTES), sampling settings, and logprobs where they are still asked
 for. Built in LiteLLM's vocabulary; the OpenAI SDK road keeps what that API takes (`SDK_PARAMS`).
+
+A request whose user turn carries an image sends every message's content, the prefill's too, as
+a list of parts (`probe.prompts.with_parts`); text-only requests keep plain strings.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from probe.prompts import in_parts, text_parts, with_parts
 from probe.providers.base import PREFILL_CONTINUE_FINAL, PREFILL_PREFIX_FLAG, Message
 
 # What the OpenAI chat API takes per request; the rest of a LiteLLM request is client set-up.
@@ -37,7 +41,7 @@ def build_request(
     api_key: str | None,
 ) -> dict[str, Any]:
     """`seed` only where the provider accepts one; `logprobs` whether to ask for them."""
-    messages = list(messages)
+    messages = with_parts(messages)
     kwargs: dict[str, Any] = {
         "model": model,
         "max_tokens": max_tokens,
@@ -53,7 +57,7 @@ def build_request(
     if api_key:
         kwargs["api_key"] = api_key
     if prefill:
-        message, extra_body = encode_prefill(prefill, prefill_mode)
+        message, extra_body = encode_prefill(prefill, prefill_mode, parts=in_parts(messages))
         if extra_body:
             kwargs["extra_body"] = extra_body
         messages.append(message)
@@ -64,10 +68,17 @@ def build_request(
     return kwargs
 
 
-def encode_prefill(prefill: str, mode: str | None) -> tuple[Message, dict[str, Any] | None]:
-    """The trailing assistant message that carries a prefill, and the extra request body some
-    servers need to continue it (vLLM / SGLang)."""
-    message: Message = {"role": "assistant", "content": prefill}
+def encode_prefill(
+    prefill: str, mode: str | None, *, parts: bool = False
+) -> tuple[Message, dict[str, Any] | None]:
+    """The trailing assistant message that carries a prefill (its content as one text part when
+    the rest of the request is in parts), and the extra request body some servers need to
+    continue it (vLLM / SGLang). The prefill's words are the same either way, so the reply is
+    read against them as before: llama-server appends a prefill's text parts to the rendered
+    prompt and echoes them, LiteLLM's Anthropic road returns the continuation alone
+    (`split_echo` takes both)."""
+    content: Any = text_parts(prefill) if parts else prefill
+    message: Message = {"role": "assistant", "content": content}
     if mode == PREFILL_PREFIX_FLAG:
         message["prefix"] = True
     elif mode == PREFILL_CONTINUE_FINAL:
