@@ -409,6 +409,10 @@ def explanation(text: str, task: Task) -> str:
     return _tidy(text)
 
 
+# A prefill that asks for the answer next ("So the answer is", answer extraction's cue).
+_ANSWER_CUE = re.compile(r"\banswer\s+(?:is|would be|:)\s*$", re.I)
+
+
 def continues_prefill(continuation: str, task: Task, prefill: str | None = None) -> bool:
     """Does a reply read as the continuation of a partial answer rather than a fresh answer?
 
@@ -422,7 +426,8 @@ def continues_prefill(continuation: str, task: Task, prefill: str | None = None)
 
     `prefill` is what the model was given to continue. Only one that ends in the middle of a
     sentence ("No,", "(B),", "Answer: No,"; also assumed when it is not given) rules out an answer
-    of the reply's own. One that ends on a cue for the answer ("…\nAnswer:") or after a whole
+    of the reply's own. One that ends on a cue for the answer ("…\nAnswer:", "So the answer is")
+    or after a whole
     sentence of reasoning is continued by an answer (" Yes", "\nAnswer: No"), so there an
     answer is no sign of a fresh start.
     """
@@ -430,7 +435,9 @@ def continues_prefill(continuation: str, task: Task, prefill: str | None = None)
         return True  # nothing added: the prefill stands as the whole answer
     if continuation[0].isalnum():
         return False
-    if prefill is not None and prefill.rstrip()[-1:] in (".", "!", "?", ":", ""):
+    if prefill is not None and (
+        prefill.rstrip()[-1:] in (".", "!", "?", ":", "") or _ANSWER_CUE.search(prefill)
+    ):
         return True
     said = opening(continuation, task)
     if said is None:

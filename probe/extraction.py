@@ -155,7 +155,7 @@ async def _prefill_checked(
             forget_prefill(provider, f"HTTP {sent.status} to a prefilled request", sent.deployment)
             return entry, False
         return entry, True
-    if not answers.continues_prefill(sent.text, task):
+    if not answers.continues_prefill(sent.text, task, f"{reply}{PREFILL_CUE}"):
         forget_prefill(provider, "a reply did not continue the prefill", sent.deployment)
         return entry, False
     return entry, True

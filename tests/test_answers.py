@@ -208,3 +208,15 @@ def test_a_real_continuation_of_a_prefill_is_one(prefill, continuation):
 )
 def test_continues_prefill_of_a_multiple_choice_answer(prefill, continuation, honored):
     assert continues_prefill(continuation, MC, prefill) is honored
+
+
+def test_an_answer_cue_is_continued_by_an_answer_in_any_case():
+    """Answer extraction's prefill ends on "So the answer is": " Yes." continues it (a forced
+    "No," followed by " Yes, it is." does not)."""
+    from probe.answers import continues_prefill
+    from probe.tasks import FUNNY
+
+    reply = "The groom trips over the cake.\nSo the answer is"
+    assert continues_prefill(" Yes.", FUNNY, reply)
+    assert continues_prefill(" no", FUNNY, reply)
+    assert not continues_prefill(" Yes, it is.", FUNNY, "No,")
