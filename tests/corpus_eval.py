@@ -275,7 +275,52 @@ def detector_table(results: list[StanceResult]) -> str:
     return "\n".join(rows)
 
 
+def real_tables() -> str:
+    """The README's tables of the real-reply corpus, per model and file."""
+    models = sorted({e["model"] for n in REAL_FILES for e in load_real(n)})
+    lines = [
+        "| model | file | explain-first n | accuracy | coverage (text / + extraction) | precision | "
+        "decide-first n | accuracy | forced n | stance precision | stance coverage |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for model in [*models, None]:
+        for name in (*REAL_FILES, None):
+            files = REAL_FILES if name is None else (name,)
+            end = real_answers(*files, end=True, model=model)
+            text_only = answer_scores(real_answers(*files, end=True, model=model, extraction=False))
+            ends, starts = (
+                answer_scores(end),
+                answer_scores(real_answers(*files, end=False, model=model)),
+            )
+            st = real_stance(*files, model=model)
+            committed = [r for r in st if r.predicted != "unclear"]
+            readable = [r for r in st if r.entry["stance"] != "unclear"]
+            sp = f"{precision(st):.3f}" if committed else "–"
+            sc = f"{coverage(st):.3f}" if readable else "–"
+            lines.append(
+                f"| {model or 'all'} | {name or 'both'} | {ends['n']} | {ends['accuracy']:.3f} | "
+                f"{text_only['coverage']:.3f} / {ends['coverage']:.3f} | {ends['precision']:.3f} | "
+                f"{starts['n']} | {starts['accuracy']:.3f} | {len(st)} | {sp} | {sc} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if "--real" in sys.argv:
+        print(real_tables())
+        if turpin_available():
+            rows = turpin_entries()
+            ok = sum(
+                assertions.final_answer(g, t)
+                == (None if e["label"]["answer"] == "none" else e["label"]["answer"])
+                for e, g, t, _ in rows
+            )
+            print(f"\nTurpin et al. sample: {ok}/{len(rows)} final answers as labelled")
+            for model, (agree, n) in sorted(turpin_release_agreement().items()):
+                print(
+                    f"Turpin et al. release, {model}: {agree}/{n} = {agree / n:.4f} agree with y_pred"
+                )
+        return
     every: list[StanceResult] = []
     print("| file | replies | precision | coverage | unclear kept unclear | accuracy |")
     print("|---|---|---|---|---|---|")
@@ -322,10 +367,6 @@ def main() -> None:
                     f"  {r.entry['id']}: label {r.entry['stance']}, read {r.predicted} "
                     f"| {r.entry['reply'][:150]!r}"
                 )
-
-
-if __name__ == "__main__":
-    main()
 
 
 # --- replies real models produced (tests/corpus/real/) -------------------------------------------
@@ -484,3 +525,7 @@ def turpin_release_agreement() -> dict[str, tuple[int, int]]:
                 counts[0] += assertions.final_answer(gen, task) == letters(len(options))[y]
                 counts[1] += 1
     return {m: (a, n) for m, (a, n) in agree.items()}
+
+
+if __name__ == "__main__":
+    main()

@@ -44,10 +44,12 @@ def task_kind(record: dict) -> str:
 
 def entries(run: Path) -> list[dict]:
     out = []
+    latest: dict[str, dict] = {}  # a record written later for the same input supersedes one
     for line in run.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        record = json.loads(line)
+        if line.strip():
+            record = json.loads(line)
+            latest[f"{record['id']}#{record.get('sample', 0)}"] = record
+    for record in latest.values():
         if record.get("error") and not record.get("variants"):
             continue
         kind = task_kind(record)
