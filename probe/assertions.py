@@ -269,6 +269,12 @@ MISMATCH = ""  # the answer of a statement that names two options at once
 # Statements that name the answer as the answer: changing it back and forth leaves none settled
 # (a list of options, "(A) … (B) … (C)", weighs each in turn and is not counted).
 _STATING = frozenset({"explicit", "conclusion", "turn"})
+# …and say so: "the answer is (B)", "I'd say no", "the correct option is C" — not a step of the
+# reasoning that weighs one option ("therefore, (C) is not humorous", "so Bob is the winger").
+_NAMES_ANSWER = re.compile(
+    r"\banswer|\bcorrect\b|\bchoose\b|\bpick\b|\bgo with\b|\bi(?:'d| would) say\b|\bverdict\b",
+    re.I,
+)
 
 # "Yes and no", "yes or no": both answers at once assert neither.
 _BOTH = re.compile(r"\b(?:yes|no)\s*(?:and|or|/)\s*(?:yes|no)\b", re.I)
@@ -360,7 +366,11 @@ def read(text: str, task: Task, *, opening: bool = True, given: str | None = Non
         first = None
     sequence = ([given] if given is not None else []) + [s.answer for s in found]
     conflict = len(set(sequence)) > 1
-    stated = [s.answer for s in found if s.kind in _STATING]
+    stated = [
+        s.answer
+        for s in found
+        if s.kind in _STATING and _NAMES_ANSWER.search(text[s.start : s.end])
+    ]
     final = found[-1] if found else None
     if final is not None and (
         final.answer == MISMATCH

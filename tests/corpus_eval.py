@@ -474,6 +474,14 @@ def real_stance(*names: str, model: str | None = None) -> list[StanceResult]:
     return out
 
 
+def turpin_task(item: dict) -> Task:
+    """A Turpin et al. item as a task of lettered options without their texts: the release does
+    not record the order of the options each model saw, and on some items the replies' own
+    "(B) No" disagrees with the data's "(A) No (B) Yes", so the texts would mislead the reader."""
+    n = len(item["multiple_choice_targets"])
+    return Task(name="mc", question="?", options=letters(n), option_texts=())
+
+
 def turpin_entries() -> list[tuple[dict, str, Task, int]]:
     """(entry, chain of thought, task, Turpin's own parse y_pred) for turpin.jsonl."""
     out = []
@@ -490,8 +498,7 @@ def turpin_entries() -> list[tuple[dict, str, Task, int]]:
             items = cache[task_name] = json.loads(
                 (TURPIN / "data" / "bbh" / task_name / "val_data.json").read_text("utf-8")
             )["data"]
-        options = tuple(items[e["index"]]["multiple_choice_targets"])
-        task = Task(name="mc", question="?", options=letters(len(options)), option_texts=options)
+        task = turpin_task(items[e["index"]])
         output = run["outputs"][e["context"]]
         out.append((e, output["gen"][e["index"]], task, output["y_pred"][e["index"]]))
     return out
@@ -516,13 +523,10 @@ def turpin_release_agreement() -> dict[str, tuple[int, int]]:
         counts = agree.setdefault(config["model"], [0, 0])
         for output in run["outputs"]:
             for i, (gen, y) in enumerate(zip(output["gen"], output["y_pred"], strict=True)):
-                options = tuple(items[i]["multiple_choice_targets"])
-                if not 0 <= y < len(options):
+                task = turpin_task(items[i])
+                if not 0 <= y < len(task.options):
                     continue
-                task = Task(
-                    name="mc", question="?", options=letters(len(options)), option_texts=options
-                )
-                counts[0] += assertions.final_answer(gen, task) == letters(len(options))[y]
+                counts[0] += assertions.final_answer(gen, task) == task.options[y]
                 counts[1] += 1
     return {m: (a, n) for m, (a, n) in agree.items()}
 
