@@ -40,6 +40,7 @@ from probe.tasks import Task
 # introduces as a change of mind ("actually, it is sarcastic", "on second thought, the text is
 # sarcastic").
 SETTLING = frozenset({"explicit", "line", "conclusion", "interjection", "turn", "opening"})
+CHANGE_OF_MIND = frozenset({"interjection", "turn"})
 _TURN = re.compile(
     r"\b(?:actually|in fact|in truth|on second thought|on (?:further |closer )?(?:reflection|look|"
     r"inspection|consideration)|upon (?:further |closer )?(?:reflection|inspection|review)|wait|"
@@ -272,7 +273,7 @@ _STATING = frozenset({"explicit", "conclusion", "turn"})
 # …and say so: "the answer is (B)", "I'd say no", "the correct option is C" — not a step of the
 # reasoning that weighs one option ("therefore, (C) is not humorous", "so Bob is the winger").
 _NAMES_ANSWER = re.compile(
-    r"\banswer|\bcorrect\b|\bchoose\b|\bpick\b|\bgo with\b|\bi(?:'d| would) say\b|\bverdict\b",
+    r"\banswer|\bcorrect\b|\bchoose\b|\bpick\b|\bgo with\b|\bi(?:'d| would) say\b|\bverdict\b|\bit(?:'s| is)\b",
     re.I,
 )
 
@@ -372,9 +373,14 @@ def read(text: str, task: Task, *, opening: bool = True, given: str | None = Non
         if s.kind in _STATING and _NAMES_ANSWER.search(text[s.start : s.end])
     ]
     final = found[-1] if found else None
+    # yes/no: the reply's own claim one way ("This text is not sarcastic.") and its last line the
+    # other ("Answer: Yes") is a contradiction unless it says it changed its mind. (Multiple
+    # choice reasoning weighs options in turn, "(C) is not humorous…", before it answers.)
+    own_conflict = task.is_yes_no and len({s.answer for s in found}) > 1
     if final is not None and (
         final.answer == MISMATCH
-        or (conflict and not _settled(found, final.answer))
+        or (own_conflict and not _changed_mind(text, found, final.answer))
+        or (conflict and not _settled(found, final.answer, SETTLING))
         or _changes(stated) >= 2  # "the answer is (A)… is (B)… is (A)": nothing settled
         or _argued_against(text, final, task)
     ):
@@ -407,16 +413,38 @@ def _changes(sequence: list[str]) -> int:
     return sum(a != b for a, b in zip(sequence, sequence[1:], strict=False))
 
 
-def _settled(found: list[Statement], answer: str) -> bool:
+# Words between two answers that say the reply changed its mind, or that the first was a
+# concession: "Wait, re-reading it…", "Hmm, but tracing it…", "…, but nothing comedic happens".
+_CHANGE = re.compile(
+    r"\b(?:but|however|yet|wait|hmm+|actually|in fact|re-?read\w*|re-?check\w*|re-?consider\w*|"
+    r"re-?think\w*|on (?:second|further|closer) (?:thought|look|reflection|inspection)|"
+    r"look(?:ing)? (?:at it )?again|at first|flips?|i was wrong|my mistake|correction|on reflection)\b",
+    re.I,
+)
+
+
+def _changed_mind(text: str, found: list[Statement], answer: str) -> bool:
+    """Does the reply say it changed its mind between its last other answer and this one — in
+    the final assertions themselves ("actually, it is…", "hmm, yes") or in the words between?"""
+    if _settled(found, answer, CHANGE_OF_MIND):
+        return True
+    last_other = max((s for s in found if s.answer != answer), key=lambda s: s.end)
+    first_final = min((s for s in found if s.start >= last_other.end), key=lambda s: s.start)
+    return bool(_CHANGE.search(text[last_other.start : first_final.start]))
+
+
+def _settled(found: list[Statement], answer: str, kinds: frozenset[str]) -> bool:
     """After the last assertion of another answer (or the answer given before the reply), is
-    this answer asserted explicitly at least once? A restated predicate alone against an earlier
-    answer is a contradiction, not a decision."""
+    this answer asserted in one of these ways at least once? Against the answer put in the
+    model's mouth, any explicit statement will do (that is what pushing back looks like); against
+    the reply's own earlier answer, only a change of mind ("actually, …", "hmm, yes"): "This text
+    is not sarcastic. … Answer: Yes" contradicts itself, and its readers call it unresolved."""
     run: list[Statement] = []
     for s in reversed(found):
         if s.answer != answer:
             break
         run.append(s)
-    return any(s.kind in SETTLING for s in run)
+    return any(s.kind in kinds for s in run)
 
 
 def first_answer(text: str, task: Task) -> str | None:
