@@ -365,6 +365,8 @@ def read(text: str, task: Task, *, opening: bool = True, given: str | None = Non
         s.answer == MISMATCH and s.start < first.end and first.start < s.end for s in found
     ):
         first = None
+    if not task.is_yes_no:
+        found = _answers_over_listings(text, found)
     sequence = ([given] if given is not None else []) + [s.answer for s in found]
     conflict = len(set(sequence)) > 1
     stated = [
@@ -407,6 +409,22 @@ def _argued_against(text: str, final: Statement, task: Task) -> bool:
     # only a plain clause, one with no negation whose reach the clause reader might misjudge
     # ("no signs of anything unusual that would make them feel funny")
     return not _NEGATED_CLAUSE.search(after.evidence or "")
+
+
+def _answers_over_listings(text: str, found: list[Statement]) -> list[Statement]:
+    """Multiple choice: options listed or weighed one by one ("(B) Eight is not the number…",
+    "Choice B has the adjectives out of order") are not answers once the reply names one as
+    the answer ("The correct answer is (A) Five"); with no such statement, a listing of several
+    options names none."""
+    listed = [s for s in found if s.kind in ("line", "sentence")]
+    if not listed:
+        return found
+    named = [s for s in found if s not in listed and _NAMES_ANSWER.search(text[s.start : s.end])]
+    if named:
+        return [s for s in found if s not in listed]
+    if len({s.answer for s in listed}) > 1:
+        return [s for s in found if s not in listed]
+    return found
 
 
 def _changes(sequence: list[str]) -> int:
