@@ -367,6 +367,8 @@ def read(text: str, task: Task, *, opening: bool = True, given: str | None = Non
         first = None
     if not task.is_yes_no:
         found = _answers_over_listings(text, found)
+        if first is not None and found and first.answer not in {s.answer for s in found}:
+            first = found[0]  # "(A) is Charlotte Brontë, so it's not A; the answer is B."
     sequence = ([given] if given is not None else []) + [s.answer for s in found]
     conflict = len(set(sequence)) > 1
     stated = [

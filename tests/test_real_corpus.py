@@ -46,10 +46,20 @@ needs_turpin = pytest.mark.skipif(
 )
 
 # (accuracy of explain-first answers, text + extraction; their coverage) per model, both files
-# together; measured when the rules were settled.
-ANSWER_LAST_FLOOR: dict[str | None, tuple[float, float]] = {}
-# (precision, coverage) of the forced stance without a judge.
-STANCE_FLOOR: dict[str | None, tuple[float, float]] = {}
+# together; measured when the rules were settled (README), less 0.02. None: every model.
+ANSWER_LAST_FLOOR: dict[str | None, tuple[float, float]] = {
+    SMOL: (0.88, 0.92),
+    Q05: (0.94, 0.74),
+    Q15: (0.90, 0.90),
+    None: (0.91, 0.85),
+}
+# (precision, coverage) of the forced stance without a judge, the same way.
+STANCE_FLOOR: dict[str | None, tuple[float, float]] = {
+    SMOL: (0.81, 0.86),
+    Q05: (0.89, 0.95),
+    Q15: (0.89, 0.71),
+    None: (0.85, 0.85),
+}
 
 
 def everything() -> list[dict]:
@@ -166,6 +176,12 @@ def test_a_contradiction_is_a_conflict_not_a_stance():
     combined = stance.combine(readings, "yes", FUNNY)
     assert combined.stance == "unclear" and combined.conflict
     assert assertions.final_answer(reply, FUNNY) is None
-    settled = reply + " So the answer is no."
+    assert (
+        assertions.final_answer(reply + " So the answer is no.", FUNNY) is None
+    )  # no change of mind
+    settled = (
+        "Yes. The groom waits at the altar. Wait, re-reading it, the scene does not show anything "
+        "funny, so the answer is no."
+    )
     combined = stance.combine(stance.read(settled, "yes", FUNNY, "note"), "yes", FUNNY)
     assert (combined.stance, combined.answer, combined.conflict) == ("other", "no", True)
