@@ -2,10 +2,11 @@
 the command line, against scripted models of known behaviour (tests/scripted_server.py), and once
 on the embedded model.
 
-The scripted *concluder* stands for what Qwen2.5-Coder-0.5B did behind `python -m
-llama_cpp.server`: asked to explain first and answer on the last line, it concludes by restating
-the question in its own words ("The scene does not show anything funny.") and writes no
-"Answer: X" that probe's text reader can read. Asked once more — its reply continued with "So the
+The scripted *concluder* stands for a model like Qwen2.5-Coder-0.5B behind `python -m
+llama_cpp.server`: asked to explain first and answer on the last line, it concludes in words of
+its own and writes no "Answer: X". (Qwen's own "The scene does not show anything funny." restates
+the question, which probe.assertions now reads; the concluder's "Nobody in the room so much as
+smiles." states no answer any reader here takes for one.) Asked once more — its reply continued with "So the
 answer is", or a follow-up turn "Therefore, the answer (Yes or No) is" — it says "no". Its
 variations: a server that closes a prefilled turn and opens an answer of its own (as `python -m
 llama_cpp.server`'s chat endpoint does), one that rejects prefill with HTTP 400 (as Claude 4.6+
@@ -25,8 +26,8 @@ from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill
 
 SCENE = SAMPLES / "dog-wedding.txt"
 REASONING = "The guests sit quietly while the vows are read."
-RESTATED = f"{REASONING}\nThe scene does not show anything funny."
-STATES_NOTHING = "that the scene does not show anything funny."
+RESTATED = f"{REASONING}\nNobody in the room so much as smiles."
+STATES_NOTHING = "that it depends on who is watching."
 NO_FIRST = {"No": math.log(0.8), "Yes": math.log(0.2)}  # the extraction reply's first token
 
 
