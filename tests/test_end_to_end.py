@@ -27,7 +27,12 @@ def test_force_no_gives_one_record_with_a_prefilled_no(forced_no):
     forced = record["variants"]["forced"]
     assert forced["mechanism"] == "prefill"
     assert forced["honored"] is True
-    assert forced["answer"] == "no"
+    # the answer is what the model's own words argue for, never the forced token: here (T=0,
+    # the embedded model) "the scene does not show anything funny … a humorous tale": both
+    # answers asserted, none settled, so no stance and no answer
+    assert forced["stance"] in ("forced", "other", "unclear")
+    assert (forced["answer"] is None) == (forced["stance"] == "unclear")
+    assert forced["stance"] != "unclear" or forced["stance_conflict"] is True
     assert forced["forced_answer"] == "no"
     assert forced["prefill"] == "No,"
     assert forced["raw"].strip()  # the model wrote something after the forced "No,"
