@@ -319,6 +319,24 @@ def test_sigint_mid_run_keeps_completed_records_and_resume_finishes(tmp_path):
     assert f"{len(partial)} already done" in resumed.stderr
 
 
+def test_a_record_written_while_the_embedded_model_loads_reaches_stdout(tmp_path):
+    """llama-cpp-python points sys.stdout and fd 1 at /dev/null while it loads a model; an
+    input that fails at once (an image the model cannot see) used to write its record then, and
+    it was lost. Run in a fresh process, where the model is not loaded yet."""
+    d = tmp_path / "mixed"
+    d.mkdir()
+    (d / "a.txt").write_text((SAMPLES / "dog-wedding.txt").read_text())
+    (d / "b.png").write_bytes((SAMPLES / "coffee.jpg").read_bytes())
+    code = (
+        "import llama_cpp.llama_chat_format, sys; from probe.cli import run; "
+        f"sys.argv = ['probe', 'funny', {str(d)!r}, '--jsonl', '--max-tokens', '5', '--no-cache']; run()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    ids = sorted(json.loads(line)["id"].rsplit("/", 1)[-1] for line in done.stdout.splitlines())
+    assert ids == ["a.txt", "b.png"], done.stderr
+    assert "b.png: local/smollm2 cannot see images" in done.stderr
+
+
 def test_embedded_model_over_a_directory(tmp_path):
     d = tmp_path / "mixed"
     d.mkdir()

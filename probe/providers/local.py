@@ -111,6 +111,11 @@ class LocalProvider:
             notes=("embedded model: prompt rendered here, prefill appended to it",),
         )
         self.discoveries = Discoveries(self.capabilities)
+        # Loaded now, before any record is written: llama-cpp-python silences a model's loading
+        # by pointing sys.stdout and file descriptor 1 at /dev/null, and a record written from
+        # the event loop meanwhile (an input that failed at once) vanished from stdout.
+        with LOADED.lock:
+            LOADED.get(model)
 
     def forget_prefill(self, reason: str) -> None:  # native prefill cannot be refused: noted
         self.discoveries.forget_prefill(reason)
