@@ -381,14 +381,15 @@ def read(text: str, task: Task, *, opening: bool = True, given: str | None = Non
     # other ("Answer: Yes") is a contradiction unless it says it changed its mind. (Multiple
     # choice reasoning weighs options in turn, "(C) is not humorous…", before it answers.)
     own_conflict = task.is_yes_no and len({s.answer for s in found}) > 1
+    argued_against = final is not None and _argued_against(text, final, task)
     if final is not None and (
         final.answer == MISMATCH
         or (own_conflict and not _changed_mind(text, found, final.answer))
         or (conflict and not _settled(found, final.answer, SETTLING))
         or _changes(stated) >= 2  # "the answer is (A)… is (B)… is (A)": nothing settled
-        or _argued_against(text, final, task)
+        or argued_against
     ):
-        conflict = conflict or (final.answer != MISMATCH and _argued_against(text, final, task))
+        conflict = conflict or argued_against
         final = None
     return Reading(first, final, conflict, tuple(found))
 
