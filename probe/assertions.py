@@ -27,6 +27,7 @@ never guesses.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -151,15 +152,24 @@ def mirrors(reply: str, task: Task) -> list[answers.Statement]:
     pattern = _mirror_pattern(task)
     if pattern is None:
         return []
+    return _restatements(reply, pattern, lambda clause, m: clause[: m.start()])
+
+
+def _restatements(
+    reply: str, pattern: re.Pattern, head: Callable[[str, re.Match], str]
+) -> list[Statement]:
+    """Every clause that asserts the question's predicate (`pattern`), yes or no by the
+    negations in `head`: the clause up to the predicate (and, for a be-question, its verb).
+    Quoted words, questions, hedged, concessive and doubting clauses assert nothing."""
     clean = answers._Clean(unquoted(reply))
     out = []
     for clause, start in clauses(clean.text):
         if _asserts_nothing(clause):
             continue
         for m in pattern.finditer(clause):
-            label = "no" if negations(clause[: m.start()]) % 2 else "yes"
+            label = "no" if negations(head(clause, m)) % 2 else "yes"
             lo, hi = clean.span(start + m.start(), start + m.end())
-            out.append(answers.Statement(label, lo, hi, "mirror"))
+            out.append(Statement(label, lo, hi, "mirror"))
     return out
 
 
@@ -171,23 +181,22 @@ _BE_QUESTION = re.compile(
 
 
 @lru_cache(maxsize=64)
-def _be_pattern(task: Task) -> tuple[re.Pattern, str] | None:
+def _be_pattern(task: Task) -> re.Pattern | None:
     """A be-question's predicate as a reply would restate it: "Is this text sarcastic?" → "(the
     text / it / this) is (not) (clearly) sarcastic". Group 1: the be-verb with its negation."""
     m = _BE_QUESTION.match(task.question) if task.is_yes_no else None
     if m is None:
         return None
-    subject, rest = m.group(1), m.group(2).split()
+    rest = m.group(2).split()
     if not rest or len(rest) > 4:
         return None
     body = r"\s+".join(r"(?:\w+\s+)?" if w.lower() in _LOOSE else re.escape(w) for w in rest)
     body = body.replace(r"(?:\w+\s+)?\s+", r"(?:\w+\s+)?")
     adverbs = r"(?:(?:clearly|definitely|certainly|obviously|really|indeed|actually|quite|very|meant to be|intended to be|likely|probably|genuinely|entirely|purely|simply|at all|necessarily)\s+)*"
-    pattern = re.compile(
+    return re.compile(
         rf"\b((?:is|are|was|were)(?:n't|\s+not)?|(?:it's|that's|this's))\s+{adverbs}(?:an?\s+)?{body}\b",
         re.I,
     )
-    return pattern, subject
 
 
 def _asserts_nothing(clause: str) -> bool:
@@ -201,31 +210,28 @@ def _asserts_nothing(clause: str) -> bool:
 
 
 def _be_mirrors(reply: str, task: Task) -> list[Statement]:
-    found = _be_pattern(task)
-    if found is None:
+    pattern = _be_pattern(task)
+    if pattern is None:
         return []
-    pattern, _ = found
-    clean = answers._Clean(unquoted(reply))
-    out = []
-    for clause, start in clauses(clean.text):
-        if _asserts_nothing(clause):
-            continue
-        for m in pattern.finditer(clause):
-            head = clause[: m.start()] + m.group(1)
-            label = "no" if negations(head) % 2 else "yes"
-            lo, hi = clean.span(start + m.start(), start + m.end())
-            out.append(Statement(label, lo, hi, "mirror"))
-    return out
+    return _restatements(reply, pattern, lambda clause, m: clause[: m.start()] + m.group(1))
+
+
+def _option_alternation(task: Task, *, shortest: int) -> str | None:
+    """A multiple-choice task's option texts as one regex alternation, longest first (so
+    "implausible" is tried before "plausible"); None for yes/no or options without text."""
+    texts = [t.strip().rstrip(".") for t in task.option_texts if len(t.strip()) >= shortest]
+    if task.is_yes_no or not texts:
+        return None
+    return "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
 
 
 @lru_cache(maxsize=64)
 def _option_conclusion_pattern(task: Task) -> re.Pattern | None:
     """Multiple choice: a concluding clause that states one option's text ("Therefore, the
     sentence is plausible."); group 1 is the option's text."""
-    texts = [t.strip().rstrip(".") for t in task.option_texts if len(t.strip()) >= 2]
-    if task.is_yes_no or not texts:
+    alts = _option_alternation(task, shortest=2)
+    if alts is None:
         return None
-    alts = "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
     return re.compile(
         r"(?:^|(?<=[.!?;\n])|(?<=,))\s*\W*" + _CONCLUDING + r"\b[\s,:—–-]*"
         r"(?:[^.!?;\n]{0,80}?\b(?:is|are|was|be|would be|seems|appears|remains)\s+(?:the\s+)?|(?:it(?:'s| is)\s+)?)"
@@ -320,10 +326,9 @@ def assertions(text: str, task: Task, *, opening: bool = True) -> list[Statement
 
 @lru_cache(maxsize=64)
 def _letter_text_pattern(task: Task) -> re.Pattern | None:
-    texts = [t.strip().rstrip(".") for t in task.option_texts if len(t.strip()) >= 1]
-    if task.is_yes_no or not texts:
+    alts = _option_alternation(task, shortest=1)
+    if alts is None:
         return None
-    alts = "|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))
     letters = "".join(task.options)
     return re.compile(rf"\(([{letters}])\)\s*[:.,—–-]?\s*[\"'“‘]?({alts})(?![\w'-])", re.I)
 
