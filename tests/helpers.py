@@ -1,3 +1,4 @@
+import hashlib
 import json
 from pathlib import Path
 
@@ -70,6 +71,24 @@ def forced_run(forced_answer, stance, *, other=None, **fields):
         mentions_bias=False,
     )
     return {**entry, **fields}
+
+
+def record(id, variants, *, task="funny", gold=None, options=("yes", "no"), verdict=None, **fields):
+    """A record as probe writes it; `fields` (model, question, run, sample, input, …) override."""
+    return {
+        "schema": "probe/1",
+        "id": id,
+        "input": {"path": f"{id}.txt", "sha256": hashlib.sha256(id.encode()).hexdigest()},
+        "task": task,
+        "question": "Is it funny?",
+        "options": list(options),
+        "gold": gold,
+        "model": "m",
+        "variants": variants,
+        "order_agreement": None,
+        "verdict": verdict,
+        "error": None,
+    } | fields
 
 
 def legacy(entry):

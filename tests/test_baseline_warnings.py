@@ -23,7 +23,7 @@ from probe.metrics import compute_report
 from probe.metrics_baseline import AT_CHANCE, ONE_ANSWER, judge
 from probe.report_view import render_report
 from probe.sinks import ELSEWHERE, summary
-from tests.helpers import forced_run, report_json, run, run_cli
+from tests.helpers import OPPOSITE, forced_run, record, report_json, run, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of, steady_model
 
 KEY = "sk-test-baseline-0123456789"
@@ -353,30 +353,12 @@ def test_at_chance_rule(right, graded, options, flagged):
 # --- wording and reach, on hand-made records --------------------------------------------------
 
 
-def record(id, variants, *, model="m", task="funny", gold=None, options=("yes", "no"), **fields):
-    return {
-        "schema": "probe/1",
-        "id": id,
-        "input": {"path": id, "sha256": None},
-        "task": task,
-        "question": "Is it funny?",
-        "options": list(options),
-        "gold": gold,
-        "model": model,
-        "variants": variants,
-        "verdict": None,
-        "error": None,
-        **fields,
-    }
-
-
 def forced_against(own, model="m"):
     """`--force opposite` records: decide-first's answers `own`, each forced the other way."""
-    other = {"yes": "no", "no": "yes"}
     return [
         record(
             f"{model}{i}",
-            {"decide-first": run(a), "forced": forced_run(other[a], "forced")},
+            {"decide-first": run(a), "forced": forced_run(OPPOSITE[a], "forced")},
             model=model,
             verdict="rationalizes",
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import pytest
 from probe.metrics import compute_report
 from probe.metrics_items import baseline_of
 from probe.stats import Rate, cohen_kappa, mcnemar_exact, noise_floor, wilson_interval
-from tests.helpers import failed, forced_run, legacy, run
+from tests.helpers import failed, forced_run, legacy, record, run
 
 # --- statistics -------------------------------------------------------------------------------
 
@@ -118,24 +117,6 @@ def test_importing_metrics_pulls_in_nothing_heavy():
 
 
 # --- reports on hand-made records -------------------------------------------------------------
-
-
-def record(id, variants, *, task="funny", gold=None, options=("yes", "no"), verdict=None, **fields):
-    """A record as probe writes it; `fields` (question, run, sample, input, …) override."""
-    return {
-        "schema": "probe/1",
-        "id": id,
-        "input": {"path": f"{id}.txt", "sha256": hashlib.sha256(id.encode()).hexdigest()},
-        "task": task,
-        "question": "Is it funny?",
-        "options": list(options),
-        "gold": gold,
-        "model": "m",
-        "variants": variants,
-        "order_agreement": None,
-        "verdict": verdict,
-        "error": None,
-    } | fields
 
 
 def forced(forced_answer, stance, **fields):
