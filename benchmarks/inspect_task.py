@@ -29,7 +29,7 @@ from inspect_ai.model import (
 from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-# probe/prompts.py's words for a yes/no question (`probe ask QUESTION`), copied so that both
+# probe/variants/prompts.py's words for a yes/no question (`probe ask QUESTION`), copied so that both
 # sides send byte-identical requests.
 SYSTEM = (
     "You are a careful assistant. The user shows you an input and asks a question about it. "

@@ -35,9 +35,9 @@ PATHS = ("probe", "llama_cpp")
 def prompts() -> list[tuple[str, list[dict[str, Any]]]]:
     from _common import ROOT
 
-    from probe.inputs import load_input
-    from probe.tasks import FUNNY
-    from probe.variants import VariantOptions, get
+    from probe.inputs.load import load_input
+    from probe.variants.tasks import FUNNY
+    from probe.variants.variant import VariantOptions, get
 
     out = []
     for path in sorted((ROOT / "samples").glob("*.txt")):

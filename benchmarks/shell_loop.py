@@ -42,7 +42,7 @@ import json, time
 t0 = time.perf_counter()
 import onnxruntime, tokenizers
 t1 = time.perf_counter()
-from probe.embedders import LocalEmbedder, _load_local
+from probe.providers.embedders import LocalEmbedder, _load_local
 _load_local()
 t2 = time.perf_counter()
 LocalEmbedder().embed(["The scene does not show anything funny."] * 6)

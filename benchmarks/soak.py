@@ -88,7 +88,7 @@ def records(out: Path) -> list[dict[str, Any]]:
 
 
 def complete(recs: list[dict[str, Any]]) -> bool:
-    from probe.records import succeeded
+    from probe.records.record import succeeded
 
     return all(succeeded(r) for r in recs)
 

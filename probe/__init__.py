@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from probe.batch import RunStats
-    from probe.config import RunConfig
     from probe.errors import UsageError
-    from probe.runner import arun, run
+    from probe.run.config import RunConfig
+    from probe.run.pool import RunStats
+    from probe.run.runner import arun, run
 
 __all__ = ["RunConfig", "RunStats", "UsageError", "__version__", "arun", "run"]
 
 _LAZY = {
-    "run": "probe.runner",
-    "arun": "probe.runner",
-    "RunConfig": "probe.config",
-    "RunStats": "probe.batch",
+    "run": "probe.run.runner",
+    "arun": "probe.run.runner",
+    "RunConfig": "probe.run.config",
+    "RunStats": "probe.run.pool",
     "UsageError": "probe.errors",
 }
 

@@ -1,3 +1,3 @@
-from probe.cli import run
+from probe.cli.app import run
 
 run()

@@ -7,7 +7,7 @@
   labelled with their answer, words the explanation must keep and words (the answer) it must drop.
 - ``mentions.jsonl`` / ``heldout_mentions.jsonl``: explanations written under a suggested answer, the
   few-shot "always (A)" pattern or a forced answer (``kind``), labelled with whether they mention
-  that bias (``mentions``), for probe.mentions. ``turpin_mentions.jsonl`` holds labels for a seeded
+  that bias (``mentions``), for probe.reading.mentions. ``turpin_mentions.jsonl`` holds labels for a seeded
   sample of real explanations from Turpin et al. (2023)'s released samples (MIT licence, see
   ../shared/turpin/LICENSE): each line names its ``source`` file and ``index`` there (and its
   ``stratum``, see TURPIN_STRATA), and the text is read from that release (../shared/turpin, or
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from probe import answers, assertions, mentions, stance
-from probe.tasks import FUNNY, SARCASTIC, Task, ask_task, letters
+from probe.reading import answers, assertions, mentions, stance
+from probe.variants.tasks import FUNNY, SARCASTIC, Task, ask_task, letters
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 STANCE_FILES = ("stance.jsonl", "heldout_stance.jsonl", "heldout2_stance.jsonl")
@@ -417,7 +417,7 @@ class RealAnswer:
 
 
 def read_real_answer(entry: dict, *, extraction: bool = True) -> RealAnswer:
-    from probe import assertions
+    from probe.reading import assertions
 
     task, reply = real_task(entry), entry["reply"]
     read = assertions.final_answer if entry["answer_at"] == "end" else assertions.first_answer
@@ -425,7 +425,7 @@ def read_real_answer(entry: dict, *, extraction: bool = True) -> RealAnswer:
     if answer is not None:
         return RealAnswer(entry, answer, "text")
     if extraction and entry.get("extraction_reply") is not None:
-        from probe.extraction import read_reply
+        from probe.reading.extraction import read_reply
 
         got = read_reply(entry["extraction_reply"], task, entry.get("extraction_via"))
         if got is not None:
@@ -507,7 +507,7 @@ def turpin_entries() -> list[tuple[dict, str, Task, int]]:
 def turpin_release_agreement() -> dict[str, tuple[int, int]]:
     """Over every released chain of thought whose answer Turpin et al.'s parser read (y_pred a
     valid option): {model: (probe's final answer agrees, total)}."""
-    from probe import assertions
+    from probe.reading import assertions
 
     agree: dict[str, list[int]] = {}
     root = TURPIN / "results" / "bbh_samples"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from probe import records
-from probe.cli import app
+from probe.cli.app import app
+from probe.records import record as records
 
 
 def run_cli(*args: str, input: str | None = None):

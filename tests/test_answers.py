@@ -2,14 +2,14 @@
 
 import pytest
 
-from probe import stance
-from probe.answers import (
+from probe.reading import stance
+from probe.reading.answers import (
     continues_prefill,
     explanation,
     parse_first,
     parse_last,
 )
-from probe.tasks import FUNNY, Task
+from probe.variants.tasks import FUNNY, Task
 
 MC = Task(name="mc", question="Which?", options=("A", "B", "C", "D", "E"))
 
@@ -213,8 +213,8 @@ def test_continues_prefill_of_a_multiple_choice_answer(prefill, continuation, ho
 def test_an_answer_cue_is_continued_by_an_answer_in_any_case():
     """Answer extraction's prefill ends on "So the answer is": " Yes." continues it (a forced
     "No," followed by " Yes, it is." does not)."""
-    from probe.answers import continues_prefill
-    from probe.tasks import FUNNY
+    from probe.reading.answers import continues_prefill
+    from probe.variants.tasks import FUNNY
 
     reply = "The groom trips over the cake.\nSo the answer is"
     assert continues_prefill(" Yes.", FUNNY, reply)

@@ -328,7 +328,7 @@ def test_a_record_written_while_the_embedded_model_loads_reaches_stdout(tmp_path
     (d / "a.txt").write_text((SAMPLES / "dog-wedding.txt").read_text())
     (d / "b.png").write_bytes((SAMPLES / "coffee.jpg").read_bytes())
     code = (
-        "import llama_cpp.llama_chat_format, sys; from probe.cli import run; "
+        "import llama_cpp.llama_chat_format, sys; from probe.cli.app import run; "
         f"sys.argv = ['probe', 'funny', {str(d)!r}, '--jsonl', '--max-tokens', '5', '--no-cache']; run()"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -328,10 +328,10 @@ def test_batch_replies_are_priced_at_the_price_maps_batch_rates():
 
 
 def test_credentials_in_the_api_base_are_not_kept_and_must_be_given_again(tmp_path):
-    from probe.batch_api import api_base_of, config_from_state, config_to_state
-    from probe.batch_state import BatchState
-    from probe.config import RunConfig
+    from probe.batch_api.state import BatchState
+    from probe.batch_api.submit import api_base_of, config_from_state, config_to_state
     from probe.errors import UsageError
+    from probe.run.config import RunConfig
 
     url = "http://user:hunter2hunter2@127.0.0.1:9/v1"
     config = RunConfig(
@@ -378,9 +378,9 @@ def test_collect_from_elsewhere_finishes_an_ask_run_with_relative_paths(
 
 
 def test_a_round_larger_than_the_providers_limit_is_several_batches(inputs, tmp_path, monkeypatch):
-    import probe.batch_api
+    import probe.batch_api.submit
 
-    monkeypatch.setattr(probe.batch_api, "MAX_LINES", 4)
+    monkeypatch.setattr(probe.batch_api.submit, "MAX_LINES", 4)
     out = tmp_path / "run.jsonl"
     with BatchServer(steady_model, polls=0) as server:
         result = submit(server, inputs, out, "--force", "no")

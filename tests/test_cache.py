@@ -1,4 +1,4 @@
-"""The response cache (probe/cache.py) against real servers on 127.0.0.1: it answers only for
+"""The response cache (probe/providers/cache.py) against real servers on 127.0.0.1: it answers only for
 the server that gave the reply, and a database it cannot read stops the run with its path and the
 way out, or fails the reply it could not read — never answers wrongly."""
 

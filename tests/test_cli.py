@@ -97,8 +97,8 @@ def test_import_of_the_cli_loads_no_heavy_library():
     """`probe --help` must cost about what a bare Typer app costs: no LiteLLM, llama.cpp or Pillow."""
     code = (
         "import sys; sys.argv = ['probe', '--help']\n"
-        "import probe.cli\n"
-        "try:\n    probe.cli.app()\nexcept SystemExit:\n    pass\n"
+        "import probe.cli.app\n"
+        "try:\n    probe.cli.app.app()\nexcept SystemExit:\n    pass\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'litellm', 'llama_cpp', 'PIL', 'numpy', 'openai', 'httpx'}))"
     )
     out = subprocess.run(

@@ -1,6 +1,6 @@
 """probe's classifiers of model text against the labelled corpus (tests/corpus/, see
 tests/corpus_eval.py): the stance of forced replies, the answer and explanation of explain-first,
-decide-first and judge replies, and whether an explanation mentions its bias (probe.mentions). The
+decide-first and judge replies, and whether an explanation mentions its bias (probe.reading.mentions). The
 README states the figures; these tests hold them.
 
 A stance is either read (forced or other) or left unclear. What matters most is that a stance
@@ -33,7 +33,7 @@ from tests.corpus_eval import (
 
 # Coverage measured when the rules were settled (README); a drop below these is a regression.
 # heldout_stance.jsonl fell from 0.81 to 0.79 when contradictions stopped being read as stances
-# (probe.assertions): h020, h088 and h098 assert both answers with nothing explicit last.
+# (probe.reading.assertions): h020, h088 and h098 assert both answers with nothing explicit last.
 COVERAGE_FLOOR = {
     "stance.jsonl": 0.90,
     "heldout_stance.jsonl": 0.78,
@@ -84,7 +84,7 @@ def test_answers_and_explanations(name):
 
 def test_the_explanation_a_judge_sees_states_no_answer():
     """Every reply, once its answers are removed, states none."""
-    from probe import answers
+    from probe.reading import answers
     from tests.corpus_eval import task_of
 
     for name in ANSWER_FILES:
@@ -94,7 +94,7 @@ def test_the_explanation_a_judge_sees_states_no_answer():
             assert answers.statements(shown, task, negated=True) == [], (e["id"], shown)
 
 
-# --- bias and forcing mentions (probe.mentions) --------------------------------------------------
+# --- bias and forcing mentions (probe.reading.mentions) --------------------------------------------------
 
 # (precision, recall) measured when the rules were settled (README), on the text as written and on
 # the explanation the engine feeds the detectors; a drop below these is a regression.
@@ -166,7 +166,7 @@ def test_no_mention_is_read_into_a_random_sample_of_real_explanations():
     assert not any(r.predicted for r in sample)
 
 
-# --- Chen et al.'s hints: does an explanation mention the hint? (probe.hints.mentions_hint) ---
+# --- Chen et al.'s hints: does an explanation mention the hint? (probe.methods.hints.hints.mentions_hint) ---
 # Precision and recall measured when the rules were settled (README, docs/report.md): the rules
 # were written on hint_mentions.jsonl; heldout_hint_mentions.jsonl, in another style, was labelled
 # before the detector first ran on it and was not tuned on.
@@ -174,7 +174,7 @@ HINT_FILES = {"hint_mentions.jsonl": (1.0, 0.98), "heldout_hint_mentions.jsonl":
 
 
 def test_the_hint_mention_corpus_is_large_varied_and_balanced():
-    from probe.hints import KINDS
+    from probe.methods.hints.hints import KINDS
 
     for name, least in (("hint_mentions.jsonl", 160), ("heldout_hint_mentions.jsonl", 60)):
         rows = load(name)
@@ -187,7 +187,7 @@ def test_the_hint_mention_corpus_is_large_varied_and_balanced():
 
 @pytest.mark.parametrize("name", HINT_FILES)
 def test_hint_mentions_are_read_at_the_measured_precision_and_recall(name):
-    from probe.hints import mentions_hint
+    from probe.methods.hints.hints import mentions_hint
 
     rows = load(name)
     said = [(e, mentions_hint(e["kind"], e["explanation"])) for e in rows]
@@ -202,7 +202,7 @@ def test_hint_mentions_are_read_at_the_measured_precision_and_recall(name):
 
 
 # --- Atanasova et al.'s input edits: does an explanation mention the inserted word? -----------
-# (probe.edits.mentions_insertion) insertion_mentions.jsonl was labelled before the detector first
+# (probe.methods.input_edits.edits.mentions_insertion) insertion_mentions.jsonl was labelled before the detector first
 # ran on it (precision 0.878, recall 0.720); two general rules were then added on it (a negation's
 # contraction, "don't laugh"; a sentence-opening "Sadly," is the model's own aside), so the figures
 # held here are no longer blind. README and docs/report.md state them.
@@ -210,7 +210,7 @@ INSERTION_FLOORS = (0.90, 0.74)
 
 
 def test_the_insertion_mention_corpus_is_large_varied_and_balanced():
-    from probe.edits import INSERTIONS
+    from probe.methods.input_edits.edits import INSERTIONS
 
     rows = load("insertion_mentions.jsonl")
     assert len(rows) >= 80 and len({e["id"] for e in rows}) == len(rows)
@@ -220,7 +220,7 @@ def test_the_insertion_mention_corpus_is_large_varied_and_balanced():
 
 
 def test_insertion_mentions_are_read_at_the_measured_precision_and_recall():
-    from probe.edits import mentions_insertion
+    from probe.methods.input_edits.edits import mentions_insertion
 
     rows = load("insertion_mentions.jsonl")
     said = [(e, mentions_insertion(e["explanation"], e)) for e in rows]

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from probe import records
+from probe.records import record as records
 from tests.conftest import ROOT
 from tests.scripted_server import ScriptedServer, steady_model
 

@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
-from probe import embedders
-from probe.align import CHANGED_THRESHOLD, MAX_ALIGN_SENTENCES, align, split_sentences
-from probe.embedders import LiteLLMEmbedder, LocalEmbedder, cosine, open_embedder
 from probe.errors import ProviderError, UsageError
+from probe.providers import embedders
+from probe.providers.embedders import LiteLLMEmbedder, LocalEmbedder, cosine, open_embedder
+from probe.reading.alignment import CHANGED_THRESHOLD, MAX_ALIGN_SENTENCES, align, split_sentences
 from tests.scripted_server import Reply, ScriptedServer
 
 # Cosines from sentence-transformers 6.2.0 running the fp32 safetensors weights shipped in
@@ -96,7 +96,7 @@ def test_missing_model_package_says_how_to_install(monkeypatch):
 
 def test_importing_embed_loads_no_heavy_module():
     code = (
-        "import sys, probe.embedders, probe.align; "
+        "import sys, probe.providers.embedders, probe.reading.alignment; "
         "print(sorted({'numpy', 'onnxruntime', 'tokenizers', 'litellm'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from probe.compare import VERDICTS
+from probe.records.verdict import VERDICTS
 from tests.conftest import SAMPLES
 from tests.helpers import records_of, run_cli
 

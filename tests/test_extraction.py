@@ -1,11 +1,11 @@
-"""Answer extraction by the model (probe/extraction.py; Kojima et al. 2022's second stage) through
+"""Answer extraction by the model (probe/reading/extraction.py; Kojima et al. 2022's second stage) through
 the command line, against scripted models of known behaviour (tests/scripted_server.py), and once
 on the embedded model.
 
 The scripted *concluder* stands for a model like Qwen2.5-Coder-0.5B behind `python -m
 llama_cpp.server`: asked to explain first and answer on the last line, it concludes in words of
 its own and writes no "Answer: X". (Qwen's own "The scene does not show anything funny." restates
-the question, which probe.assertions now reads; the concluder's "Nobody in the room so much as
+the question, which probe.reading.assertions now reads; the concluder's "Nobody in the room so much as
 smiles." states no answer any reader here takes for one.) Asked once more — its reply continued with "So the
 answer is", or a follow-up turn "Therefore, the answer (Yes or No) is" — it says "no". Its
 variations: a server that closes a prefilled turn and opens an answer of its own (as `python -m
@@ -18,7 +18,7 @@ import math
 
 import pytest
 
-from probe.extraction import PREFILL_CUE
+from probe.reading.extraction import PREFILL_CUE
 from tests.batch_server import BatchServer
 from tests.conftest import SAMPLES
 from tests.helpers import file_records, records_of, report_json, run_cli
@@ -390,8 +390,8 @@ def test_extraction_on_the_embedded_model(tmp_path):
     assert extraction["p_yes"] is not None  # the first token's P(yes), from the model's logits
     continuation = extraction["raw"][len(extraction["prefill"]) :]
     assert continuation.strip()
-    from probe import answers
-    from probe.tasks import FUNNY
+    from probe.reading import answers
+    from probe.variants.tasks import FUNNY
 
     read = answers.parse_first(continuation, FUNNY) or answers.parse_first(
         PREFILL_CUE + continuation, FUNNY

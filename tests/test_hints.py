@@ -17,10 +17,10 @@ import re
 
 import pytest
 
-from probe import hints
-from probe.inputs import text_input
-from probe.tasks import BUILTIN_TASKS, Task
-from probe.variants import VARIANTS, VariantOptions, get
+from probe.inputs.load import text_input
+from probe.methods.hints import hints
+from probe.variants.tasks import BUILTIN_TASKS, Task
+from probe.variants.variant import VARIANTS, VariantOptions, get
 from tests.conftest import SAMPLES
 from tests.helpers import file_records, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text
@@ -260,7 +260,7 @@ def test_the_embedded_model_is_shown_the_hint_and_the_record_says_which(tmp_path
 
 
 def test_a_judge_is_told_what_the_hint_was():
-    from probe import judge
+    from probe.reading import judge
 
     for kind in HINTED:
         told = judge.hint_of(kind, {"bias_target": "B"}, MC)

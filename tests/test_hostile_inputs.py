@@ -16,8 +16,8 @@ import tracemalloc
 import pytest
 
 from probe.errors import InputError
-from probe.inputs import load_input
-from probe.sources import collect
+from probe.inputs.load import load_input
+from probe.inputs.sources import collect
 from tests.conftest import ROOT
 from tests.helpers import records_of, run_cli
 from tests.scripted_server import ScriptedServer, last_user_text, steady_model
@@ -255,7 +255,7 @@ def test_a_jsonl_line_is_read_no_further_than_the_limit(tmp_path, source):
 
 MEASURE = """
 import resource, sys, threading
-from probe.inputs import load_input
+from probe.inputs.load import load_input
 import PIL.Image
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 threads = [threading.Thread(target=load_input, args=(path,)) for path in sys.argv[1:]]

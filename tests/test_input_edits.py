@@ -1,4 +1,4 @@
-"""Counterfactual input edits (Atanasova et al. 2023; probe/edits.py, the `input-edit` variant)
+"""Counterfactual input edits (Atanasova et al. 2023; probe/methods/input_edits/edits.py, the `input-edit` variant)
 through the CLI against scripted models of known behaviour (tests/scripted_server.py), and once on
 the embedded model.
 
@@ -12,9 +12,9 @@ the embedded model.
 import re
 from pathlib import Path
 
-from probe import edits
-from probe.inputs import Input
-from probe.variants import VariantOptions, get
+from probe.inputs.load import Input
+from probe.methods.input_edits import edits
+from probe.variants.variant import VariantOptions, get
 from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text
 

@@ -15,14 +15,14 @@ import pytest
 from PIL import Image
 
 from probe.errors import InputError
-from probe.inputs import (
+from probe.inputs.load import (
     IMAGE_MAX_SIDE_DEFAULT,
     image_bytes_input,
     is_candidate_file,
     load_input,
     text_input,
 )
-from probe.sources import collect
+from probe.inputs.sources import collect
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 RED = (220, 30, 30)
@@ -445,6 +445,6 @@ def test_samples_all_load():
 
 
 def test_importing_inputs_does_not_import_pillow():
-    code = "import sys, probe.inputs; sys.exit('PIL' in sys.modules)"
+    code = "import sys, probe.inputs.load; sys.exit('PIL' in sys.modules)"
 
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

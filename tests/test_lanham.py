@@ -1,4 +1,4 @@
-"""Lanham et al.'s early answering and filler tokens (probe/lanham.py) through the CLI, against
+"""Lanham et al.'s early answering and filler tokens (probe/methods/lanham/reasoning.py) through the CLI, against
 scripted models of known behaviour (tests/scripted_server.py), and once on the embedded model.
 
 - The *reasoner* stands for a model whose answer is produced by its reasoning: cut its reasoning
@@ -27,8 +27,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from probe import lanham, stats
-from probe.render import render_record
+from probe.methods.lanham import reasoning as lanham
+from probe.report import statistics as stats
+from probe.run.view import render_record
 from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
 
@@ -226,7 +227,7 @@ def test_the_reference_is_the_full_reasoning_answer_under_the_same_prompt(tmp_pa
     out, records, report = _guessed(
         tmp_path, "guesser", "explain-first,early-answering,filler-tokens", _second_guesser()
     )
-    from probe.metrics_lanham import area_over, curve_of
+    from probe.methods.lanham.measures import area_over, curve_of
 
     for i in range(INPUTS):
         odd = i % 2 == 1
@@ -440,7 +441,7 @@ def test_mann_whitney_agrees_with_scipy():
 
 
 def test_area_over_the_curve():
-    from probe.metrics_lanham import area_over, at
+    from probe.methods.lanham.measures import area_over, at
 
     assert area_over([(0.0, 1.0), (1.0, 1.0)]) == 0.0  # the answer was there from the start
     assert area_over([(0.0, 0.0), (0.5, 0.0), (1.0, 1.0)]) == pytest.approx(0.75)

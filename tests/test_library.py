@@ -10,9 +10,9 @@ import textwrap
 import pytest
 
 import probe
-from probe.config import RunConfig
 from probe.errors import UsageError
-from probe.sinks import Sink
+from probe.run.config import RunConfig
+from probe.run.sinks import Sink
 from tests.conftest import ROOT, SAMPLES
 from tests.helpers import file_records, records_of, run_cli
 from tests.scripted_server import ScriptedServer, steady_model
@@ -110,7 +110,7 @@ def test_arun_hands_records_to_sinks_and_on_record():
     assert sink.events == [("open", 2), ("close", 2)]
     assert sink.records == seen and len(seen) == 2
     assert all(list(r["variants"]) == ["decide-first", "explain-first"] for r in seen)
-    # a remote model: nothing to say but what answer extraction may cost (probe.extraction)
+    # a remote model: nothing to say but what answer extraction may cost (probe.reading.extraction)
     assert [kind for kind, _ in messages] == ["notice"]
     assert "answer extraction: up to 2 extra calls" in messages[0][1]
     assert KEY not in repr(config)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from probe.limits import RateLimiter
+from probe.providers.limits import RateLimiter
 from tests.conftest import SAMPLES
 from tests.helpers import records_of, run_cli
 from tests.scripted_server import Reply, ScriptedServer, steady_model

@@ -1,4 +1,4 @@
-"""Lanham et al.'s adding mistakes and paraphrasing (probe/lanham_edits.py) through the CLI,
+"""Lanham et al.'s adding mistakes and paraphrasing (probe/methods/lanham/edited_reasoning.py) through the CLI,
 against scripted models of known behaviour (tests/scripted_server.py), and once on the embedded
 model.
 
@@ -29,7 +29,8 @@ the second-guesser's edited points with its unedited reasoning's answer under th
 import json
 from pathlib import Path
 
-from probe import lanham_edits, stats
+from probe.methods.lanham import edited_reasoning as lanham_edits
+from probe.report import statistics as stats
 from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
 
@@ -252,7 +253,7 @@ def test_the_editing_models_wrapping_is_taken_off():
 
 
 def test_an_edit_that_changed_nothing_is_not_counted():
-    from probe.metrics_lanham import _edited
+    from probe.methods.lanham.measures import _edited
 
     assert not _edited({"original": "The dog sits", "mistake": "The dog  sits."}, "mistake")
     assert _edited({"original": "The dog sits.", "mistake": "The cat sits."}, "mistake")

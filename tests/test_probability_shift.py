@@ -19,8 +19,8 @@ import re
 
 import pytest
 
-from probe.cache import CachedProvider, ResponseCache
 from probe.providers.base import Capabilities, Completion, option_probabilities
+from probe.providers.cache import CachedProvider, ResponseCache
 from tests.conftest import SAMPLES
 from tests.helpers import file_records, run_cli
 from tests.scripted_server import Reply, ScriptedServer

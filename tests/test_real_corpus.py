@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 
-from probe import assertions, stance
+from probe.reading import assertions, stance
 from tests.corpus_eval import (
     REAL_FILES,
     TURPIN,
@@ -143,7 +143,7 @@ def test_one_sentence_reads_the_same_in_every_variant():
     """Every sentence of every reply in every corpus file (real and written): where it asserts
     one answer, the explain-first reader, the decide-first reader, early answering's reader
     (prefill + continuation) and the forced reader's statement detector read that answer."""
-    from probe.stance_detectors import read_statements
+    from probe.reading.detectors import read_statements
 
     entries = [(e, real_task(e)) for e in everything()]
     for name in ("answers.jsonl", "heldout_answers.jsonl", "stance.jsonl", "heldout_stance.jsonl"):
@@ -169,7 +169,7 @@ def test_one_sentence_reads_the_same_in_every_variant():
 def test_a_contradiction_is_a_conflict_not_a_stance():
     """A reply that opens Yes and ends arguing the question's own predicate the other way, with
     no explicit conclusion: unclear, stance_conflict (the symptom in issue 18)."""
-    from probe.tasks import FUNNY
+    from probe.variants.tasks import FUNNY
 
     reply = "Yes. The groom waits at the altar while the guests take their seats. The scene does not show anything funny."
     readings = stance.read(reply, "yes", FUNNY, "note")

@@ -293,7 +293,7 @@ def test_an_openai_compatible_server_is_reached_without_importing_litellm():
             [
                 sys.executable,
                 "-c",
-                "import sys; from probe.cli import app; sys.argv[0] = 'probe'\n"
+                "import sys; from probe.cli.app import app; sys.argv[0] = 'probe'\n"
                 "code = 0\n"
                 "try: app()\n"
                 "except SystemExit as e: code = e.code\n"

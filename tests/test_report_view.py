@@ -1,4 +1,4 @@
-"""probe.report_view: what a reader of `probe report` sees, rendered at fixed widths.
+"""probe.report.terminal: what a reader of `probe report` sees, rendered at fixed widths.
 
 EXAMPLE_RECORDS is also the worked example in docs/report.md; a test keeps the render pasted
 there in step with the code.
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from probe import compare
-from probe.metrics import DEFINITIONS, compute_report
-from probe.report_view import KAPPA_MEANING, MEANINGS, VERDICT_MEANINGS, render_report
-from probe.stats import mcnemar_exact, wilson_interval
+from probe.records import verdict as compare
+from probe.report.measures import DEFINITIONS, compute_report
+from probe.report.statistics import mcnemar_exact, wilson_interval
+from probe.report.terminal import KAPPA_MEANING, MEANINGS, VERDICT_MEANINGS, render_report
 from tests.helpers import failed, forced_run, legacy, run
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "report.md"
@@ -29,7 +29,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "report.md"
 
 def record(id, variants, *, task="funny", gold=None, options=("yes", "no"), model="demo-model"):
     """A record as probe writes it. Its verdict is set by the caller, as the record schema
-    defines it, so that the worked example does not move when probe/compare.py's detectors do."""
+    defines it, so that the worked example does not move when probe/records/verdict.py's detectors do."""
     own = (variants.get("decide-first") or {}).get("answer")
     explained = (variants.get("explain-first") or {}).get("answer")
     return {
@@ -354,7 +354,7 @@ def test_plain_output_has_no_escape_codes(example):
 
 
 def test_importing_the_view_does_not_import_rich():
-    code = "import sys, probe.report_view; print('rich' in sys.modules)"
+    code = "import sys, probe.report.terminal; print('rich' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

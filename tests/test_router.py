@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from probe import extraction
+from probe.reading import extraction
 from tests.conftest import SAMPLES, start_llama_cpp_server
 from tests.helpers import file_records, records_of, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of, steady_model
@@ -349,7 +349,7 @@ def test_two_llama_cpp_servers_behind_the_router(two_llama_cpp_servers, tmp_path
     assert set(rows) == bases
     served = sum(int(row.split(" replies")[0]) for row in rows.values())
     # explain-first replies cut off at 40 tokens before an answer: the model is asked for it
-    # (probe/extraction.py), and those calls are served by the deployments too
+    # (probe/reading/extraction.py), and those calls are served by the deployments too
     extraction_calls = [
         call
         for r in records

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from probe import records
+from probe.records import record as records
 from tests.conftest import ROOT
 from tests.helpers import file_records, run_cli
 from tests.scripted_server import Reply, ScriptedServer, prefill_of, steady_model
@@ -283,7 +283,7 @@ def test_a_record_the_output_cannot_take_becomes_that_inputs_error(tmp_path):
 def test_records_keyed_before_ids_were_in_the_key_still_count(tmp_path):
     """A file written before the key held the input's id: its successful inputs are done, and
     a new record of the same input replaces its old one instead of adding a second."""
-    from probe.runfile import RunFile, one_per_input
+    from probe.records.run_file import RunFile, one_per_input
 
     old_key = "0" * 32
     ok = {"key": old_key, "id": "a.txt", "variants": {}, "error": None}
@@ -308,7 +308,7 @@ def test_the_final_rewrite_streams_records_instead_of_holding_them(tmp_path):
     where an input has one, in the order first seen."""
     import tracemalloc
 
-    from probe.runfile import RunFile
+    from probe.records.run_file import RunFile
 
     def record(i, ok):
         text = f"explanation {i} " + "word " * 400

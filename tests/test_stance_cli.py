@@ -7,9 +7,9 @@ must say what that model's words say — never the answer probe forced on it.
 import json
 import re
 
-from probe.answers import statements
-from probe.judge import JUDGE_SYSTEM
-from probe.tasks import FUNNY
+from probe.reading.answers import statements
+from probe.reading.judge import JUDGE_SYSTEM
+from probe.variants.tasks import FUNNY
 from tests.conftest import SAMPLES
 from tests.helpers import records_of, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of

@@ -3,10 +3,10 @@
 import pytest
 
 from probe.errors import UsageError
-from probe.inputs import text_input
-from probe.prompts import suggestion
-from probe.tasks import BUILTIN_TASKS, load_task
-from probe.variants import VariantOptions, get
+from probe.inputs.load import text_input
+from probe.variants.prompts import suggestion
+from probe.variants.tasks import BUILTIN_TASKS, load_task
+from probe.variants.variant import VariantOptions, get
 from tests.conftest import SAMPLES
 from tests.helpers import run_cli
 
@@ -111,7 +111,7 @@ def test_bad_variant_and_force_are_usage_errors():
 
 
 def test_probe_tasks_shows_each_tasks_description():
-    from probe.tasks import BUILTIN_TASKS
+    from probe.variants.tasks import BUILTIN_TASKS
 
     shown = " ".join(run_cli("tasks").stdout.split())
     for task in BUILTIN_TASKS.values():

@@ -2,9 +2,9 @@
 
 import pytest
 
-from probe.inputs import text_input
-from probe.tasks import FUNNY, ask_task
-from probe.variants import VARIANTS, VariantOptions, get
+from probe.inputs.load import text_input
+from probe.variants.tasks import FUNNY, ask_task
+from probe.variants.variant import VARIANTS, VariantOptions, get
 
 SCENE = text_input("A dog steals the wedding ring.", id="scene")
 
@@ -73,7 +73,7 @@ def test_forced_needs_an_answer_and_mechanism():
 def test_image_input_is_sent_as_a_data_url_before_the_question(tmp_path):
     from PIL import Image
 
-    from probe.inputs import load_input
+    from probe.inputs.load import load_input
 
     path = tmp_path / "a.png"
     Image.new("RGB", (10, 10), "red").save(path)

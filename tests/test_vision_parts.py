@@ -22,13 +22,13 @@ import json
 import pytest
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter, MTMDChatHandler
 
-from probe.cache import request_key
-from probe.inputs import load_input, text_input
-from probe.prompts import SYSTEM
+from probe.inputs.load import load_input, text_input
 from probe.providers.base import PREFILL_TRAILING
+from probe.providers.cache import request_key
 from probe.providers.chat_request import build_request
-from probe.tasks import BUILTIN_TASKS, FUNNY
-from probe.variants import VARIANTS, VariantOptions, get
+from probe.variants.prompts import SYSTEM
+from probe.variants.tasks import BUILTIN_TASKS, FUNNY
+from probe.variants.variant import VARIANTS, VariantOptions, get
 from tests.conftest import SAMPLES
 from tests.helpers import records_of, run_cli
 from tests.scripted_server import Reply, ScriptedServer

@@ -31,7 +31,11 @@ from probe.providers.litellm_road import import_litellm
 from probe.providers.replies import completion_of
 from probe.redaction import url_secrets
 
-__all__ = ["RemoteProvider", "Road", "import_litellm"]  # import_litellm: for probe.embedders
+__all__ = [
+    "RemoteProvider",
+    "Road",
+    "import_litellm",
+]  # import_litellm: for probe.providers.embedders
 
 
 class Road(Protocol):

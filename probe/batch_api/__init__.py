@@ -1,0 +1,1 @@
+"""`--batch-api`: calls sent to a provider's batch API and collected by later processes."""

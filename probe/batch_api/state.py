@@ -1,0 +1,115 @@
+"""The state file of a `--batch-api` run: `OUT.jsonl.batch.json` beside the run file `-o`.
+
+It holds what a later process needs to finish the run — the run's settings (never the API key),
+the directory it ran in, and every batch submitted: its id, round, when it was submitted, which
+requests (custom_id = the reply cache key) it carries and the prefill each reply continues, the
+status last seen, and whether its results are in. Written atomically (a temporary file renamed
+over the old one), so a kill at any moment leaves the old state or the new one. It exists while
+the run has inputs without their records; it is removed when the last one is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from probe.errors import UsageError
+
+SUFFIX = ".batch.json"
+VERSION = 1
+
+
+def state_path(output: str | os.PathLike[str]) -> Path:
+    """The state file of the run file `output` (`-o`)."""
+    return Path(f"{os.fspath(output)}{SUFFIX}")
+
+
+def find_state(name: str) -> Path:
+    """`probe batch status/collect FILE`: the state file itself, or the run file it sits beside."""
+    path = Path(name)
+    if not name.endswith(SUFFIX):
+        path = state_path(name)
+    if not path.is_file():
+        raise UsageError(
+            f"{path}: no batch state file (none was submitted with --batch-api -o, or the run "
+            "it belonged to is finished)"
+        )
+    return path
+
+
+@dataclass
+class BatchEntry:
+    id: str
+    round: int
+    submitted: float  # time.time()
+    requests: list[str]  # custom_ids (reply cache keys)
+    prefills: dict[str, str] = field(default_factory=dict)  # custom_id -> prefill, where one
+    status: str = "validating"  # as last seen
+    counts: dict[str, int] = field(default_factory=dict)  # total, completed, failed, as last seen
+    collected: bool = False  # its results are in the cache (or it ended with none)
+    note: str | None = None  # how it ended, when not completed
+    input_file: str | None = None  # the uploaded batch file; `id` is "" until the batch starts
+
+
+@dataclass
+class BatchState:
+    output: str  # the run file, as named on the command line
+    cwd: str  # where the run's relative paths start
+    config: dict[str, Any]  # the run's settings (probe.batch_api.submit.config_to_state)
+    model: str
+    provider: str
+    endpoint: str | None  # --api-base or the provider's base-URL variable, credentials redacted
+    batches: list[BatchEntry] = field(default_factory=list)
+    rounds: int = 0
+    created: float = field(default_factory=time.time)
+
+    @property
+    def open(self) -> list[BatchEntry]:
+        """Batches whose results are not in yet."""
+        return [b for b in self.batches if not b.collected]
+
+    def in_flight(self) -> set[str]:
+        return {key for b in self.open for key in b.requests}
+
+    def prefill_of(self, key: str) -> str | None:
+        for b in reversed(self.batches):
+            if key in b.prefills:
+                return b.prefills[key]
+        return None
+
+
+def load(path: Path) -> BatchState:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != VERSION:
+            raise ValueError(f"version {data.get('version')!r}, not {VERSION}")
+        batches = [BatchEntry(**b) for b in data.pop("batches")]
+        data.pop("version")
+        return BatchState(**data, batches=batches)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise UsageError(f"{path}: not a probe batch state file ({exc})") from None
+
+
+def save(path: Path, state: BatchState) -> None:
+    """Write the state atomically: a temporary file, flushed, renamed over the old one."""
+    data = {"version": VERSION, **dataclasses.asdict(state)}
+    text = json.dumps(data, ensure_ascii=True, indent=1) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,1 @@
+"""The command line: `probe funny`, `probe ask`, `probe report`, `probe batch` and the rest."""

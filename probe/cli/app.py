@@ -1,0 +1,334 @@
+"""Command line: maps options to a RunConfig, runs it (probe.run.runner) with the sinks the terminal
+wants (probe.run.sinks), and turns errors into exit codes.
+
+Nothing heavy is imported at module level: `probe --help` must stay as cheap as a bare Typer app.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from probe import __version__
+from probe.cli.options import Inputs, with_run_options
+from probe.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    ProbeError,
+)
+
+app = typer.Typer(
+    name="probe",
+    help=(
+        "Force a model's answer and watch whether its explanation follows.\n\n"
+        "Runs each input as decide-first, forced (first answer forced) and explain-first, "
+        "shows the explanations side by side with a verdict, and writes one JSONL record per input "
+        "when stdout is not a terminal (or with --jsonl)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"probe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Counterfactual explanation prober."""
+
+
+@app.command()
+@with_run_options
+def funny(inputs: Inputs, **options: Any) -> None:
+    """Does the input show anything funny? Probe the answer and its explanation."""
+    from probe.variants.tasks import FUNNY
+
+    _probe(FUNNY, inputs, options)
+
+
+@app.command()
+@with_run_options
+def ask(
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[QUESTION] INPUT...",
+            help="A yes/no question, then the inputs (files, directories, or - for JSONL on stdin). With --task, inputs only.",
+            show_default=False,
+        ),
+    ],
+    task_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--task",
+            "-t",
+            help="A built-in task (`probe tasks`) or a TOML task file, instead of a QUESTION.",
+            show_default=False,
+        ),
+    ] = None,
+    **options: Any,
+) -> None:
+    """Ask a yes/no QUESTION (or a --task) of each input and probe the answers and explanations."""
+    from probe.run.config import resolve_task
+
+    question = None
+    inputs = words
+    if not task_spec:
+        if len(words) < 2:
+            _fail("give a QUESTION and at least one INPUT (or --task)", EXIT_USAGE)
+        if os.path.lexists(words[0]):
+            _fail(
+                f"{words[0]!r} is an existing path, not a question: put the question first, in "
+                f'quotes (probe ask "Is this sarcastic?" {words[0]} ...), or use --task',
+                EXIT_USAGE,
+            )
+        question, inputs = words[0], words[1:]
+    try:
+        task = resolve_task(task_spec or None, question)
+    except ProbeError as exc:
+        _fail(exc.message, exc.exit_code)
+    _probe(task, inputs, options)
+
+
+@app.command()
+def tasks() -> None:
+    """List the built-in tasks and the prompt variants."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from probe.variants.tasks import BUILTIN_TASKS
+    from probe.variants.variant import VARIANTS
+
+    console = Console(highlight=False)
+    table = Table(title="Built-in tasks (or --task FILE.toml)", title_justify="left")
+    for col in ("task", "what it is", "default variants", "question"):
+        table.add_column(col)
+    for t in BUILTIN_TASKS.values():
+        answers = "yes / no" if t.is_yes_no else "multiple choice, options per input"
+        table.add_row(t.name, t.description or answers, ", ".join(t.variants), t.question)
+    console.print(table)
+    table = Table(title="Variants (--variants a,b,c)", title_justify="left")
+    table.add_column("variant")
+    table.add_column("what it asks")
+    table.add_column("compared with")
+    for v in VARIANTS.values():
+        table.add_row(v.name, v.summary, "" if v.name == v.baseline else v.baseline)
+    console.print(table)
+
+
+@app.command()
+def report(
+    files: Annotated[
+        list[str], typer.Argument(help="JSONL files of probe records.", show_default=False)
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    html: Annotated[
+        str | None,
+        typer.Option(
+            "--html",
+            metavar="OUT.html",
+            help="Write the report as one self-contained HTML page (each file its own run: "
+            "rates as a forest plot, every input beside its explanations) instead of printing it.",
+        ),
+    ] = None,
+    image_size: Annotated[
+        int,
+        typer.Option(
+            "--image-size",
+            min=0,
+            metavar="PX",
+            help="With --html: longest side of the embedded images shown on click "
+            "(0: thumbnails only, for a smaller file).",
+        ),
+    ] = 800,
+) -> None:
+    """Rates with 95% intervals, paired tests and noise floor over probe records."""
+    import json
+
+    from probe.run.view import safe
+
+    if html is not None:
+        failed = _html_report(files, html, image_size)
+        if not as_json:
+            raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+    from probe.records.run_file import read_records
+    from probe.report.measures import compute_report
+
+    try:
+        records, problems = read_records(files)
+    except OSError as exc:
+        _fail(f"{exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
+    for problem in problems:
+        sys.stderr.write(safe(f"probe: error: {problem}; skipped\n"))
+    result = compute_report(records)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    else:
+        from rich.console import Console
+
+        from probe.report.terminal import render_report
+
+        render_report(result, Console(highlight=False))
+    raise typer.Exit(EXIT_SOME_FAILED if problems else EXIT_OK)
+
+
+@app.command()
+def view(
+    files: Annotated[
+        list[str], typer.Argument(help="JSONL files of probe records.", show_default=False)
+    ],
+) -> None:
+    """Open the HTML report of FILES in a browser (a temporary file; its path is printed)."""
+    import tempfile
+
+    handle, path = tempfile.mkstemp(prefix="probe-view-", suffix=".html")
+    os.close(handle)
+    failed = _html_report(files, path, 800, open_it=True)
+    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _html_report(files: list[str], out: str, image_px: int, *, open_it: bool = False) -> bool:
+    """`probe report --html` and `probe view`: write the page and say where; whether any line
+    of the files was skipped."""
+    from probe.report import html as report_html
+    from probe.run.view import safe
+
+    try:
+        written = report_html.write(files, out, image_px=image_px)
+    except OSError as exc:
+        _fail(f"{exc.filename or out}: {exc.strerror or exc}", EXIT_USAGE)
+    for problem in written.problems:
+        sys.stderr.write(safe(f"probe: error: {problem}; skipped\n"))
+    for note in written.notes:
+        sys.stderr.write(safe(f"probe: note: {note}\n"))
+    size = (
+        f"{written.size / 1e6:.1f} MB"
+        if written.size >= 100_000
+        else f"{written.size / 1e3:.0f} kB"
+    )
+    where = safe(os.path.abspath(out))
+    sys.stderr.write(f"probe: wrote {where} ({written.inputs} inputs, {size})\n")
+    if open_it:
+        opened = report_html.open_in_browser(out)
+        if not opened:
+            sys.stderr.write(f"probe: no browser found here; open file://{where}\n")
+    return bool(written.problems)
+
+
+def _add_batch_commands() -> None:
+    from probe.cli.batch import batch_app
+
+    app.add_typer(batch_app, name="batch")
+
+
+_add_batch_commands()
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    from probe.run.view import safe
+
+    sys.stderr.write(f"probe: error: {safe(message)}\n")
+    raise typer.Exit(code)
+
+
+def _probe(task: Any, inputs: list[str], options: dict[str, Any]) -> None:
+    """Run `task` on `inputs` with the command's options: records to stdout when asked (or when
+    it is piped and no -o file takes them), else panels; messages, progress and summary on
+    stderr. Every error becomes its exit code."""
+    from probe.run.config import RunConfig
+
+    o = dict(options)
+    as_jsonl = o.pop("jsonl") or (not sys.stdout.isatty() and not o["output"])
+    show_panels = not as_jsonl and not o["output"]
+    if o["align"] is None:
+        o["align"] = show_panels  # what the terminal view shows; opt-in for records
+    o["force_via"] = o["force_via"].value
+    o["cache"] = not o.pop("no_cache")
+    config = RunConfig(inputs=inputs, task=task, **o)
+    execute(config, as_jsonl=as_jsonl, show_panels=show_panels)
+
+
+def execute(config: Any, *, as_jsonl: bool, show_panels: bool) -> None:
+    """Run a RunConfig with the terminal's sinks (records to stdout when `as_jsonl`, else panels
+    when `show_panels`); messages, progress and summary on stderr. Every error becomes its exit
+    code."""
+    import asyncio
+
+    from rich.console import Console
+
+    from probe.run.runner import arun
+    from probe.run.sinks import OutputClosed, Panels, Sink, Status, StdoutJsonl, terminal_messages
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    sinks: list[Sink] = [Status(err, progress=not show_panels)]
+    if as_jsonl:
+        sinks.append(StdoutJsonl())
+    elif show_panels:
+        sinks.append(Panels(Console(highlight=False)))
+    messages = terminal_messages(err, model_note=not show_panels)
+    try:
+        stats = asyncio.run(arun(config, sinks=sinks, messages=messages))
+    except KeyboardInterrupt:
+        sys.stderr.write("probe: interrupted\n")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OutputClosed:
+        raise typer.Exit(EXIT_OK) from None
+    except ProbeError as exc:
+        if config.debug:
+            raise
+        _fail(exc.message, exc.exit_code)
+    except Exception as exc:
+        if config.debug:
+            raise
+        from probe.redaction import redact
+
+        message = (
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+        )
+        _fail(redact(message, config.api_key), EXIT_SOME_FAILED)
+    raise typer.Exit(EXIT_SOME_FAILED if stats.failed else EXIT_OK)
+
+
+def run() -> None:
+    """The `probe` command: the Typer app, then an exit that skips interpreter teardown.
+
+    Every record is written and every file closed before the app returns; what is left is
+    freeing modules, which costs ~0.4 s after LiteLLM and ~0.2 s after the OpenAI SDK — per
+    invocation of a shell loop. (Tests call `app` in-process and keep the normal exit.)
+    """
+    try:
+        app()
+        code: int | str | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):  # sys.exit("message") semantics
+        sys.stderr.write(code + "\n")
+        code = 1
+    import contextlib
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(ValueError, OSError):  # closed, or a reader gone away
+            stream.flush()
+    os._exit(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,1 @@
+"""Where inputs come from and how one is loaded: text, images, JSONL sources."""

@@ -1,0 +1,1 @@
+"""Research methods as plug-ins: one folder each, found by probe.variants.method."""

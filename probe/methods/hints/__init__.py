@@ -1,0 +1,1 @@
+"""Chen et al. 2025's hints."""

@@ -1,0 +1,1 @@
+"""Atanasova et al. 2023's counterfactual input edits."""

@@ -1,0 +1,1 @@
+"""Lanham et al. 2023's causal tests of a reasoning."""

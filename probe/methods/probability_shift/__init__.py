@@ -1,0 +1,1 @@
+"""Siegel et al. 2024's probability shift."""

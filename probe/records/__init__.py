@@ -1,0 +1,1 @@
+"""The record of one input: its fields, its verdict, and the run file that holds them."""

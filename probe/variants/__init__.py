@@ -1,0 +1,1 @@
+"""What probe asks: the task's question, the words of prompts, and the variant declarations."""
