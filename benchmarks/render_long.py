@@ -3,7 +3,7 @@
     uv run python benchmarks/render_long.py [--words 1000,10000,20000,20001,100000,1000000]
                                             [--mb 0.99] [--json]
 
-In-process: `probe.run.view.render_record` of one record to a 150-column colour console writing to
+In-process: `probe.pipeline.view.render_record` of one record to a 150-column colour console writing to
 memory, for decide-first and forced explanations of each size in two shapes:
   prose   words drawn with English's frequencies (Zipf), the forced explanation with one word in
           ten replaced
@@ -86,7 +86,7 @@ def render_seconds(rec: dict) -> tuple[float, int, bool]:
     """Seconds to render, characters written, and whether the word diff was shown."""
     from rich.console import Console
 
-    from probe.run.view import PLAIN_VIEW_SUBTITLE, render_record
+    from probe.pipeline.view import PLAIN_VIEW_SUBTITLE, render_record
 
     buf = io.StringIO()
     console = Console(file=buf, width=150, force_terminal=True, color_system="256")

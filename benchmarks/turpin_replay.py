@@ -3,7 +3,7 @@
     uv run python benchmarks/turpin_replay.py ../shared/turpin [--json]
 
 Each released run (bias x model x few-shot flag x task) becomes probe records, one per item, and
-each (bias, model, shots) group goes through ``probe.report.measures.compute_report``; the table is that
+each (bias, model, shots) group goes through ``probe.measures.measures.compute_report``; the table is that
 report's ``accuracy_drop`` for the biased chain-of-thought variant — the same code a probe run's
 report uses, so matching the paper's Table 1 checks it.
 
@@ -13,7 +13,7 @@ How the released fields map onto probe variants (answers become option letters, 
 - ``outputs[0]`` is the biased context: ``y_pred`` is ``suggested-explain-first`` or
   ``always-a-explain-first``, ``y_pred_prior`` is ``suggested`` or ``always-a``; their
   ``bias_target`` is ``random_ans_idx`` (suggested answer) or A (always A).
-  ``probe.report.measures.baseline_of`` pairs each biased variant with the unbiased one of the same form.
+  ``probe.measures.measures.baseline_of`` pairs each biased variant with the unbiased one of the same form.
 - A letter outside the item's options (a model answering "(E)" to four choices) is kept as given,
   so it counts as wrong, as in the released scoring; only -1 is unparsed.
 - Question and options come from ``data/bbh/<task>/val_data.json``; the runs cover its first items
@@ -30,8 +30,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from probe.measures.measures import EXPLAIN_FIRST, compute_report
 from probe.records.record import variant_result
-from probe.report.measures import EXPLAIN_FIRST, compute_report
 
 BIASES = {"suggested_answer": "suggested", "ans_always_a": "always-a"}
 BIAS_LABELS = {"suggested": "suggested answer", "always-a": "always (A)"}

@@ -1,4 +1,4 @@
-"""Baselines that cannot carry a finding (probe/report/baselines.py): a decide-first that answers
+"""Baselines that cannot carry a finding (probe/measures/baselines.py): a decide-first that answers
 one way to (nearly) every input, or no better than guessing where gold is known, is named next to
 the rates it undermines in the end-of-run summary, `probe report`, its --json and the HTML page.
 
@@ -18,11 +18,11 @@ from html.parser import HTMLParser
 import pytest
 from rich.console import Console
 
-from probe.report.baselines import AT_CHANCE, ONE_ANSWER, judge
-from probe.report.measures import compute_report
-from probe.report.terminal import render_report
-from probe.run.pool import RunStats
-from probe.run.sinks import ELSEWHERE, summary
+from probe.measures.baselines import AT_CHANCE, ONE_ANSWER, judge
+from probe.measures.measures import compute_report
+from probe.pipeline.pool import RunStats
+from probe.pipeline.sinks import ELSEWHERE, summary
+from probe.reporting.terminal import render_report
 from tests.helpers import OPPOSITE, forced_run, record, report_json, run, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of, steady_model
 

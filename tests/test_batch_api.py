@@ -331,7 +331,7 @@ def test_credentials_in_the_api_base_are_not_kept_and_must_be_given_again(tmp_pa
     from probe.batch_api.state import BatchState
     from probe.batch_api.submit import api_base_of, config_from_state, config_to_state
     from probe.errors import UsageError
-    from probe.run.config import RunConfig
+    from probe.pipeline.config import RunConfig
 
     url = "http://user:hunter2hunter2@127.0.0.1:9/v1"
     config = RunConfig(

@@ -11,8 +11,9 @@ import re
 
 import pytest
 
-from probe.providers.base import Capabilities, Completion
+from probe.providers.base import Completion
 from probe.providers.cache import CachedProvider, ResponseCache
+from probe.providers.capabilities import Capabilities
 from tests.conftest import SAMPLES
 from tests.helpers import file_records, run_cli
 from tests.scripted_server import ScriptedServer, steady_model

@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from probe.measures import statistics as stats
 from probe.methods.lanham import reasoning as lanham
-from probe.report import statistics as stats
-from probe.run.view import render_record
+from probe.pipeline.view import render_record
 from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
 

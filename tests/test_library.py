@@ -11,8 +11,8 @@ import pytest
 
 import probe
 from probe.errors import UsageError
-from probe.run.config import RunConfig
-from probe.run.sinks import Sink
+from probe.pipeline.config import RunConfig
+from probe.pipeline.sinks import Sink
 from tests.conftest import ROOT, SAMPLES
 from tests.helpers import file_records, records_of, run_cli
 from tests.scripted_server import ScriptedServer, steady_model
@@ -32,9 +32,11 @@ config = probe.RunConfig(
     inputs=scenes, model="openai/scripted", api_base=base, api_key=sys.argv[5],
     force="no", output=out,
 )
-stats = probe.run(config)
+result = probe.run(config)
+stats = result.stats
 print(json.dumps({"heavy_before_run": before, "total": stats.total, "done": stats.done,
-                  "failed": stats.failed, "calls": stats.calls, "verdicts": dict(stats.verdicts)}))
+                  "failed": stats.failed, "calls": stats.calls, "verdicts": dict(stats.verdicts),
+                  "records": result.records}))
 """
 
 
@@ -59,6 +61,7 @@ def test_a_users_script_runs_probe_and_gets_a_run_file(tmp_path):
     assert stats["calls"] == 6  # three variants each
     assert sum(stats["verdicts"].values()) == 2
     records = file_records(out)
+    assert stats["records"] == records  # what the run returns is what it wrote
     assert sorted(r["id"] for r in records) == sorted(map(str, SCENES))
     for record in records:
         assert record["model"] == "openai/scripted"
@@ -97,7 +100,7 @@ def test_arun_hands_records_to_sinks_and_on_record():
         from dataclasses import replace
 
         config = replace(config, api_base=server.base_url)
-        stats = asyncio.run(
+        result = asyncio.run(
             probe.arun(
                 config,
                 sinks=[sink],
@@ -105,6 +108,8 @@ def test_arun_hands_records_to_sinks_and_on_record():
                 messages=lambda kind, text: messages.append((kind, text)),
             )
         )
+    stats = result.stats
+    assert result.records == seen
     # steady_model ends explain-first with "Answer: Yes": no extraction call was needed
     assert stats.done == 2 and stats.failed == 0 and stats.calls == 4
     assert sink.events == [("open", 2), ("close", 2)]
@@ -130,7 +135,7 @@ def test_run_inside_a_running_event_loop_as_in_a_notebook(tmp_path):
         async def cell():
             return probe.run(config)
 
-        stats = asyncio.run(cell())
+        stats = asyncio.run(cell()).stats
     assert (stats.done, stats.failed) == (1, 0)
     assert len((tmp_path / "run.jsonl").read_text().splitlines()) == 1
 
@@ -145,15 +150,25 @@ def test_run_inside_a_running_event_loop_as_in_a_notebook(tmp_path):
     ],
 )
 def test_a_usage_error_is_the_command_lines(settings, argv):
-    config = RunConfig(inputs=[SCENES[0]], **settings)
-    with pytest.raises(UsageError) as checked:
-        config.check()
-    with pytest.raises(UsageError) as ran:
-        probe.run(config)  # raised before any model is opened
-    assert ran.value.message == checked.value.message
+    with pytest.raises(UsageError) as made:
+        RunConfig(inputs=[SCENES[0]], **settings)  # rejected when the config is made
     cli = run_cli("funny", SCENES[0], *argv)
     assert cli.exit_code == 2
-    assert cli.stderr.strip().splitlines() == [f"probe: error: {checked.value.message}"]
+    assert cli.stderr.strip().splitlines() == [f"probe: error: {made.value.message}"]
+
+
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ({"force_via": "sideways"}, "--force-via sideways: not one of auto, prefill"),
+        ({"concurrency": 0}, "--concurrency: 0 is below 1"),
+        ({"task": "no-such-task"}, "no-such-task"),
+        ({"routing": "random-ish", "api_base": ["http://a", "http://b"]}, "--routing random-ish"),
+    ],
+)
+def test_a_bad_value_is_rejected_when_the_config_is_made(settings, words):
+    with pytest.raises(UsageError, match=words.replace("(", r"\(")):
+        RunConfig(**settings)
 
 
 def test_a_question_of_ones_own_and_a_bad_one():
@@ -161,16 +176,17 @@ def test_a_question_of_ones_own_and_a_bad_one():
         "Is this sarcastic?"
     )
     with pytest.raises(UsageError, match="the question: the question is empty"):
-        RunConfig(question="   ").check()
+        RunConfig(question="   ")
 
 
 def test_a_real_run_on_the_embedded_model(tmp_path):
     out = tmp_path / "run.jsonl"
     seen, messages = [], []
     config = RunConfig(inputs=str(SCENES[0]), variants="decide-first", output=out)
-    stats = probe.run(
+    result = probe.run(
         config, on_record=seen.append, messages=lambda kind, text: messages.append(kind)
     )
+    stats = result.stats
     assert (stats.total, stats.done, stats.failed) == (1, 1, 0)
     assert messages == ["model-note"]  # the embedded model is smoke-test quality
     [record] = file_records(out)
@@ -184,3 +200,51 @@ def test_a_real_run_on_the_embedded_model(tmp_path):
     assert (
         cli_record["variants"]["decide-first"]["raw"] == record["variants"]["decide-first"]["raw"]
     )
+
+
+def test_run_files_read_back_typed_and_reported_as_the_command_line_does(tmp_path):
+    """probe.read_records and probe.report give what `probe report --json` prints; to_pandas
+    gives one row per variant (pandas is a test dependency here, never probe's)."""
+    out = tmp_path / "run.jsonl"
+    with ScriptedServer(steady_model) as server:
+        result = probe.run(
+            RunConfig(
+                inputs=SCENES,
+                model="openai/scripted",
+                api_base=server.base_url,
+                api_key=KEY,
+                force="no",
+                output=out,
+            )
+        )
+    records = probe.read_records(out)
+    assert records == result.records == file_records(out)
+    cli = run_cli("report", str(out), "--json")
+    assert cli.exit_code == 0
+    assert probe.report([out]) == json.loads(cli.stdout) == probe.report(records)
+    frame = probe.to_pandas(records)
+    assert len(frame) == sum(len(r["variants"]) for r in records) == 6
+    forced = frame[frame["variant"] == "forced"]
+    assert list(forced["forced_answer"]) == ["no", "no"]
+    assert set(frame["id"]) == {str(s) for s in SCENES}
+    assert list(frame.columns[:7]) == [*probe.api.RECORD_COLUMNS, "variant"]
+
+
+def test_a_file_that_is_not_a_run_file_is_named_when_read(tmp_path):
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"a": 1}\n')
+    with pytest.raises(UsageError, match=r"notes.jsonl: line 1: not a probe record"):
+        probe.read_records(notes)
+
+
+def test_to_pandas_without_pandas_says_how_to_install_it():
+    code = (
+        "import sys; sys.modules['pandas'] = None\n"
+        "import probe\n"
+        "try:\n    probe.to_pandas([])\n"
+        "except probe.UsageError as exc:\n    print(exc.message)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert "uv pip install pandas" in done.stdout, done.stderr

@@ -1,4 +1,4 @@
-"""probe.report.measures: the statistics against known values, and reports on small hand-made records."""
+"""probe.measures.measures: the statistics against known values, and reports on small hand-made records."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from probe.report.items import baseline_of
-from probe.report.measures import compute_report
-from probe.report.statistics import Rate, cohen_kappa, mcnemar_exact, noise_floor, wilson_interval
+from probe.measures.items import baseline_of
+from probe.measures.measures import compute_report
+from probe.measures.statistics import Rate, cohen_kappa, mcnemar_exact, noise_floor, wilson_interval
 from tests.helpers import failed, forced_run, legacy, record, run
 
 # --- statistics -------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def test_each_variant_is_compared_with_the_unbiased_prompt_of_its_form(variant, 
 
 def test_importing_metrics_pulls_in_nothing_heavy():
     code = (
-        "import sys, probe.report.measures; "
+        "import sys, probe.measures.measures; "
         "print([m for m in ('scipy', 'numpy', 'rich', 'typer', 'litellm') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -444,7 +444,7 @@ def test_empty_report_has_no_values_but_all_keys():
 
 def test_wilson_bounds_are_exact_at_zero_and_all():
     """An observed rate of 0 (or 1) must lie inside its own interval: found by the sanity checks."""
-    from probe.report.statistics import wilson_interval
+    from probe.measures.statistics import wilson_interval
 
     for n in range(1, 400):
         assert wilson_interval(0, n)[0] == 0.0
@@ -454,7 +454,7 @@ def test_wilson_bounds_are_exact_at_zero_and_all():
 def test_bootstrap_mean_interval_matches_scipy_and_is_reproducible():
     import scipy.stats
 
-    from probe.report.statistics import bootstrap_mean
+    from probe.measures.statistics import bootstrap_mean
 
     values = [0.0, 0.1, 0.1, 0.2, 0.3, 0.5, 0.5, 0.8, 0.9, 1.0] * 3
     ours = bootstrap_mean(values, resamples=4000)

@@ -29,8 +29,8 @@ the second-guesser's edited points with its unedited reasoning's answer under th
 import json
 from pathlib import Path
 
+from probe.measures import statistics as stats
 from probe.methods.lanham import edited_reasoning as lanham_edits
-from probe.report import statistics as stats
 from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
 

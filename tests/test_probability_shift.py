@@ -19,8 +19,9 @@ import re
 
 import pytest
 
-from probe.providers.base import Capabilities, Completion, option_probabilities
+from probe.providers.base import Completion, option_probabilities
 from probe.providers.cache import CachedProvider, ResponseCache
+from probe.providers.capabilities import Capabilities
 from tests.conftest import SAMPLES
 from tests.helpers import file_records, run_cli
 from tests.scripted_server import Reply, ScriptedServer

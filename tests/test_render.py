@@ -6,9 +6,9 @@ import json
 import pytest
 from rich.console import Console
 
+from probe.pipeline.view import VERDICT_TEXT, render_record, safe, verdict_line
 from probe.records import record as records
 from probe.records import verdict as compare
-from probe.run.view import VERDICT_TEXT, render_record, safe, verdict_line
 
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # Bidi_Control
 HOSTILE = (
@@ -263,7 +263,7 @@ def test_the_forced_panel_says_what_the_reply_argues_for_and_why():
     """The panel shows the stance and the words that decided it, or why none could be read."""
     from rich.console import Console
 
-    from probe.run.view import render_record
+    from probe.pipeline.view import render_record
 
     def record(stance, answer, evidence):
         forced = {
@@ -305,7 +305,7 @@ def _long(words: int) -> str:
 
 @pytest.mark.parametrize("where", ["decide-first", "forced"])
 def test_past_the_plain_view_size_the_panels_show_the_explanations_without_a_word_diff(where):
-    from probe.run.view import PLAIN_VIEW_WORDS
+    from probe.pipeline.view import PLAIN_VIEW_WORDS
 
     record = _record()
     record["variants"][where]["explanation"] = _long(PLAIN_VIEW_WORDS + 1)

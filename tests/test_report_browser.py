@@ -142,7 +142,7 @@ def test_overview_numbers_are_probe_report_jsons(browser, runs):
         seen.add((point["series"], point["rate"]))
     assert measured <= seen
     # every rate measured in the report is in the plot, and nothing else
-    from probe.report import forest
+    from probe.reporting import forest
 
     expected = {
         (name, path)

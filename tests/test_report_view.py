@@ -1,4 +1,4 @@
-"""probe.report.terminal: what a reader of `probe report` sees, rendered at fixed widths.
+"""probe.reporting.terminal: what a reader of `probe report` sees, rendered at fixed widths.
 
 EXAMPLE_RECORDS is also the worked example in docs/report.md; a test keeps the render pasted
 there in step with the code.
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from probe.measures.measures import DEFINITIONS, compute_report
+from probe.measures.statistics import mcnemar_exact, wilson_interval
 from probe.records import verdict as compare
-from probe.report.measures import DEFINITIONS, compute_report
-from probe.report.statistics import mcnemar_exact, wilson_interval
-from probe.report.terminal import KAPPA_MEANING, MEANINGS, VERDICT_MEANINGS, render_report
+from probe.reporting.terminal import KAPPA_MEANING, MEANINGS, VERDICT_MEANINGS, render_report
 from tests.helpers import failed, forced_run, legacy, run
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "report.md"
@@ -354,7 +354,7 @@ def test_plain_output_has_no_escape_codes(example):
 
 
 def test_importing_the_view_does_not_import_rich():
-    code = "import sys, probe.report.terminal; print('rich' in sys.modules)"
+    code = "import sys, probe.reporting.terminal; print('rich' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -389,7 +389,7 @@ def test_latency_based_routing_runs_through_the_router(tmp_path):
 def test_routed_discoveries_keep_prefill_per_deployment():
     """The per-deployment bookkeeping itself: a deployment that resolves to another prefill mode
     never gets prefilled requests; the group stops using prefill only when no deployment is left."""
-    from probe.providers.base import Capabilities
+    from probe.providers.capabilities import Capabilities
     from probe.providers.router_road import RoutedDiscoveries
 
     trailing = Capabilities(prefill="trailing", prefill_known=False, logprobs=True, vision=False)

@@ -1,4 +1,4 @@
-"""The Turpin et al. (2023) replay reproduces the paper's Table 1 through probe.report.measures."""
+"""The Turpin et al. (2023) replay reproduces the paper's Table 1 through probe.measures.measures."""
 
 from __future__ import annotations
 

@@ -23,8 +23,8 @@ import pytest
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter, MTMDChatHandler
 
 from probe.inputs.load import load_input, text_input
-from probe.providers.base import PREFILL_TRAILING
 from probe.providers.cache import request_key
+from probe.providers.capabilities import PREFILL_TRAILING
 from probe.providers.chat_request import build_request
 from probe.variants.prompts import SYSTEM
 from probe.variants.tasks import BUILTIN_TASKS, FUNNY

@@ -68,7 +68,7 @@ async def status_of(file: str, api_key: str | None, api_base: str | None = None)
 def render(report: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
-    from probe.run.view import safe
+    from probe.pipeline.view import safe
 
     title = (
         f"{safe(report['output'])} · {safe(report['model'])} · "

@@ -40,10 +40,10 @@ from probe.providers.batch_client import (
 from probe.redaction import redact_url
 
 if TYPE_CHECKING:
+    from probe.pipeline.config import RunConfig
+    from probe.pipeline.pool import RunStats
     from probe.providers.base import Provider
     from probe.providers.cache import ResponseCache
-    from probe.run.config import RunConfig
-    from probe.run.pool import RunStats
 
 Say = Callable[[str, str], None]
 
@@ -133,7 +133,7 @@ def config_from_state(
     state: BatchState, api_key: str | None, api_base: str | None = None
 ) -> RunConfig:
     """The run a state file belongs to, to collect and continue (--resume, --batch-api)."""
-    from probe.run.config import RunConfig
+    from probe.pipeline.config import RunConfig
     from probe.variants.tasks import Example, Task
 
     settings = {**state.config, "api_base": api_base_of(state, api_base)}

@@ -1,5 +1,5 @@
-"""Command line: maps options to a RunConfig, runs it (probe.run.runner) with the sinks the terminal
-wants (probe.run.sinks), and turns errors into exit codes.
+"""Command line: maps options to a RunConfig, runs it (probe.runner) with the sinks the terminal
+wants (probe.pipeline.sinks), and turns errors into exit codes.
 
 Nothing heavy is imported at module level: `probe --help` must stay as cheap as a bare Typer app.
 """
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from probe import __version__
+from probe.cli.execute import execute, fail
 from probe.cli.options import Inputs, with_run_options
 from probe.errors import (
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_FAILED,
     EXIT_USAGE,
@@ -87,15 +87,15 @@ def ask(
     **options: Any,
 ) -> None:
     """Ask a yes/no QUESTION (or a --task) of each input and probe the answers and explanations."""
-    from probe.run.config import resolve_task
+    from probe.pipeline.config import resolve_task
 
     question = None
     inputs = words
     if not task_spec:
         if len(words) < 2:
-            _fail("give a QUESTION and at least one INPUT (or --task)", EXIT_USAGE)
+            fail("give a QUESTION and at least one INPUT (or --task)", EXIT_USAGE)
         if os.path.lexists(words[0]):
-            _fail(
+            fail(
                 f"{words[0]!r} is an existing path, not a question: put the question first, in "
                 f'quotes (probe ask "Is this sarcastic?" {words[0]} ...), or use --task',
                 EXIT_USAGE,
@@ -104,18 +104,20 @@ def ask(
     try:
         task = resolve_task(task_spec or None, question)
     except ProbeError as exc:
-        _fail(exc.message, exc.exit_code)
+        fail(exc.message, exc.exit_code)
     _probe(task, inputs, options)
 
 
 @app.command()
 def tasks() -> None:
-    """List the built-in tasks and the prompt variants."""
+    """List the built-in tasks, the research methods and their prompt variants."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    from probe.variants.registry import methods
     from probe.variants.tasks import BUILTIN_TASKS
-    from probe.variants.variant import VARIANTS
+    from probe.variants.variant import get as get_variant
 
     console = Console(highlight=False)
     table = Table(title="Built-in tasks (or --task FILE.toml)", title_justify="left")
@@ -125,12 +127,15 @@ def tasks() -> None:
         answers = "yes / no" if t.is_yes_no else "multiple choice, options per input"
         table.add_row(t.name, t.description or answers, ", ".join(t.variants), t.question)
     console.print(table)
-    table = Table(title="Variants (--variants a,b,c)", title_justify="left")
+    table = Table(title="Variants (--variants a,b,c), by method", title_justify="left")
     table.add_column("variant")
     table.add_column("what it asks")
     table.add_column("compared with")
-    for v in VARIANTS.values():
-        table.add_row(v.name, v.summary, "" if v.name == v.baseline else v.baseline)
+    for m in methods():
+        table.add_section()
+        table.add_row(Text(m.name, style="bold"), Text(f"{m.title} ({m.source})"), "")
+        for v in map(get_variant, m.variants):
+            table.add_row(v.name, v.summary, "" if v.name == v.baseline else v.baseline)
     console.print(table)
 
 
@@ -163,19 +168,19 @@ def report(
     """Rates with 95% intervals, paired tests and noise floor over probe records."""
     import json
 
-    from probe.run.view import safe
+    from probe.pipeline.view import safe
 
     if html is not None:
         failed = _html_report(files, html, image_size)
         if not as_json:
             raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+    from probe.measures.measures import compute_report
     from probe.records.run_file import read_records
-    from probe.report.measures import compute_report
 
     try:
         records, problems = read_records(files)
     except OSError as exc:
-        _fail(f"{exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
+        fail(f"{exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
     for problem in problems:
         sys.stderr.write(safe(f"probe: error: {problem}; skipped\n"))
     result = compute_report(records)
@@ -184,7 +189,7 @@ def report(
     else:
         from rich.console import Console
 
-        from probe.report.terminal import render_report
+        from probe.reporting.terminal import render_report
 
         render_report(result, Console(highlight=False))
     raise typer.Exit(EXIT_SOME_FAILED if problems else EXIT_OK)
@@ -208,13 +213,13 @@ def view(
 def _html_report(files: list[str], out: str, image_px: int, *, open_it: bool = False) -> bool:
     """`probe report --html` and `probe view`: write the page and say where; whether any line
     of the files was skipped."""
-    from probe.report import html as report_html
-    from probe.run.view import safe
+    from probe.pipeline.view import safe
+    from probe.reporting import html as report_html
 
     try:
         written = report_html.write(files, out, image_px=image_px)
     except OSError as exc:
-        _fail(f"{exc.filename or out}: {exc.strerror or exc}", EXIT_USAGE)
+        fail(f"{exc.filename or out}: {exc.strerror or exc}", EXIT_USAGE)
     for problem in written.problems:
         sys.stderr.write(safe(f"probe: error: {problem}; skipped\n"))
     for note in written.notes:
@@ -242,18 +247,11 @@ def _add_batch_commands() -> None:
 _add_batch_commands()
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    from probe.run.view import safe
-
-    sys.stderr.write(f"probe: error: {safe(message)}\n")
-    raise typer.Exit(code)
-
-
 def _probe(task: Any, inputs: list[str], options: dict[str, Any]) -> None:
     """Run `task` on `inputs` with the command's options: records to stdout when asked (or when
     it is piped and no -o file takes them), else panels; messages, progress and summary on
     stderr. Every error becomes its exit code."""
-    from probe.run.config import RunConfig
+    from probe.pipeline.config import RunConfig
 
     o = dict(options)
     as_jsonl = o.pop("jsonl") or (not sys.stdout.isatty() and not o["output"])
@@ -262,49 +260,13 @@ def _probe(task: Any, inputs: list[str], options: dict[str, Any]) -> None:
         o["align"] = show_panels  # what the terminal view shows; opt-in for records
     o["force_via"] = o["force_via"].value
     o["cache"] = not o.pop("no_cache")
-    config = RunConfig(inputs=inputs, task=task, **o)
-    execute(config, as_jsonl=as_jsonl, show_panels=show_panels)
-
-
-def execute(config: Any, *, as_jsonl: bool, show_panels: bool) -> None:
-    """Run a RunConfig with the terminal's sinks (records to stdout when `as_jsonl`, else panels
-    when `show_panels`); messages, progress and summary on stderr. Every error becomes its exit
-    code."""
-    import asyncio
-
-    from rich.console import Console
-
-    from probe.run.runner import arun
-    from probe.run.sinks import OutputClosed, Panels, Sink, Status, StdoutJsonl, terminal_messages
-
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    sinks: list[Sink] = [Status(err, progress=not show_panels)]
-    if as_jsonl:
-        sinks.append(StdoutJsonl())
-    elif show_panels:
-        sinks.append(Panels(Console(highlight=False)))
-    messages = terminal_messages(err, model_note=not show_panels)
     try:
-        stats = asyncio.run(arun(config, sinks=sinks, messages=messages))
-    except KeyboardInterrupt:
-        sys.stderr.write("probe: interrupted\n")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except OutputClosed:
-        raise typer.Exit(EXIT_OK) from None
+        config = RunConfig(inputs=inputs, task=task, **o)  # a bad setting: a usage error here
     except ProbeError as exc:
-        if config.debug:
+        if o["debug"]:
             raise
-        _fail(exc.message, exc.exit_code)
-    except Exception as exc:
-        if config.debug:
-            raise
-        from probe.redaction import redact
-
-        message = (
-            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
-        )
-        _fail(redact(message, config.api_key), EXIT_SOME_FAILED)
-    raise typer.Exit(EXIT_SOME_FAILED if stats.failed else EXIT_OK)
+        fail(exc.message, exc.exit_code)
+    execute(config, as_jsonl=as_jsonl, show_panels=show_panels)
 
 
 def run() -> None:

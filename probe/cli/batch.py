@@ -7,10 +7,11 @@ module level: this module is imported for `probe --help`.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from probe.cli.execute import execute, fail
 from probe.cli.options import ApiBaseOpt, ApiKeyOpt, DebugOpt
 
 batch_app = typer.Typer(
@@ -44,7 +45,7 @@ def status(
     try:
         report = asyncio.run(status_of(file, api_key, _one(api_base)))
     except ProbeError as exc:
-        _fail(exc.message, exc.exit_code)
+        fail(exc.message, exc.exit_code)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -68,7 +69,6 @@ def collect(
 
     from probe.batch_api.state import find_state, load
     from probe.batch_api.submit import config_from_state
-    from probe.cli.app import execute
     from probe.errors import ProbeError
 
     try:
@@ -76,12 +76,12 @@ def collect(
         state = load(path)
         config = dataclasses.replace(config_from_state(state, api_key, _one(api_base)), debug=debug)
     except ProbeError as exc:
-        _fail(exc.message, exc.exit_code)
+        fail(exc.message, exc.exit_code)
     here = os.getcwd()
     try:
         os.chdir(state.cwd)  # the run's relative paths (inputs, -o) start where it started
     except OSError as exc:
-        _fail(f"{path}: the run's directory {state.cwd}: {exc.strerror or exc}", 2)
+        fail(f"{path}: the run's directory {state.cwd}: {exc.strerror or exc}", 2)
     try:
         execute(config, as_jsonl=False, show_panels=False)
     finally:
@@ -92,12 +92,5 @@ def _one(api_base: list[str] | None) -> str | None:
     """The one --api-base a batch job's provider is at (the option may be given more than once
     for a routed run; a batch goes to one endpoint)."""
     if api_base and len(api_base) > 1:
-        _fail("--api-base: a batch job is at one endpoint; give --api-base once", 2)
+        fail("--api-base: a batch job is at one endpoint; give --api-base once", 2)
     return api_base[0] if api_base else None
-
-
-def _fail(message: str, code: int) -> Any:
-    from probe.run.view import safe
-
-    sys.stderr.write(f"probe: error: {safe(message)}\n")
-    raise typer.Exit(code)

@@ -1,1 +1,1 @@
-"""Research methods as plug-ins: one folder each, found by probe.variants.method."""
+"""Research methods as plug-ins: one folder each, found by probe.variants.registry."""

@@ -3,7 +3,8 @@ LiteLLM can call (see probe.providers.registry)."""
 
 from __future__ import annotations
 
-from probe.providers.base import Capabilities, Completion, Provider
+from probe.providers.base import Completion, Provider
+from probe.providers.capabilities import Capabilities
 from probe.providers.discoveries import Discoveries
 from probe.providers.local import DEFAULT_LOCAL_MODEL
 from probe.providers.registry import (

@@ -8,14 +8,30 @@ finds out later (a refused or ignored prefill, refused logprobs) is kept in the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from probe.providers.base import (
-    PREFILL_CONTINUE_FINAL,
-    PREFILL_PREFIX_FLAG,
-    PREFILL_TRAILING,
-    Capabilities,
-)
+# How a provider accepts a trailing partial assistant message ("prefill"):
+PREFILL_NATIVE = "native"  # our own prompt rendering: always continued
+PREFILL_TRAILING = "trailing"  # sent as a plain trailing assistant message
+PREFILL_PREFIX_FLAG = "prefix-flag"  # the message needs "prefix": True (Anthropic, Mistral, …)
+PREFILL_CONTINUE_FINAL = "continue-final"  # vLLM / SGLang: continue_final_message in extra_body
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model can do, resolved once when its provider is opened (see
+    probe.providers.capabilities) and never changed. What a run learns on top of it (a server
+    that does not honour prefill, or refuses logprobs) is in the provider's `discoveries`
+    (probe.providers.discoveries)."""
+
+    prefill: str | None  # one of the PREFILL_* modes, or None when prefill is not possible
+    prefill_known: bool  # True when the table/model info vouches for it; False = try and check
+    logprobs: bool
+    vision: bool
+    seed: bool = False  # accepts a sampling seed (sent only then: some providers reject it)
+    notes: tuple[str, ...] = ()  # how each was decided, for --debug
+
 
 # provider → (prefill mode, whether that mode is known to work rather than to be checked)
 PREFILL_BY_PROVIDER: dict[str, tuple[str | None, bool]] = {

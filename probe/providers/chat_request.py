@@ -3,15 +3,16 @@ provider takes it (see FIELD-NOTES), sampling settings, and logprobs where they 
 for. Built in LiteLLM's vocabulary; the OpenAI SDK road keeps what that API takes (`SDK_PARAMS`).
 
 A request whose user turn carries an image sends every message's content, the prefill's too, as
-a list of parts (`probe.variants.prompts.with_parts`); text-only requests keep plain strings.
+a list of parts (`probe.providers.messages.with_parts`); text-only requests keep plain strings.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from probe.providers.base import PREFILL_CONTINUE_FINAL, PREFILL_PREFIX_FLAG, Message
-from probe.variants.prompts import in_parts, text_parts, with_parts
+from probe.providers.base import Message
+from probe.providers.capabilities import PREFILL_CONTINUE_FINAL, PREFILL_PREFIX_FLAG
+from probe.providers.messages import in_parts, text_parts, with_parts
 
 # What the OpenAI chat API takes per request; the rest of a LiteLLM request is client set-up.
 SDK_PARAMS = (

@@ -7,7 +7,7 @@ find out things about the model on the other end, and this is the one place they
 - a reply continued a prefill (`prefill_confirmed`): from then on forced calls that use prefill
   go ahead together. Until then the first one is tried alone, under `prefill_gate`, so concurrent
   inputs do not all spend a call on a mechanism the first reply may show to be unusable
-  (probe.run.engine decides this);
+  (probe.pipeline.engine decides this);
 - the server refused or ignored a prefill (`forget_prefill`): prefill is not used again in this
   run (`prefill` becomes None), except where probe renders the prompt itself (native prefill,
   which cannot be refused);
@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from probe.providers.base import PREFILL_NATIVE, Capabilities
+from probe.providers.capabilities import PREFILL_NATIVE, Capabilities
 
 
 class Discoveries:

@@ -12,7 +12,7 @@ from typing import Any
 from probe import environment
 from probe.errors import ProviderError, UsageError
 from probe.providers import capabilities as caps
-from probe.providers.base import Capabilities
+from probe.providers.capabilities import Capabilities
 from probe.providers.http_client import openai_client
 from probe.providers.openai_road import NO_KEY
 from probe.providers.pricing import ReplyCost

@@ -16,13 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from probe.errors import ProviderError, UsageError
-from probe.providers.base import (
-    PREFILL_NATIVE,
-    Capabilities,
-    Completion,
-    Message,
-    yes_no_probability,
-)
+from probe.providers.base import Completion, Message, yes_no_probability
+from probe.providers.capabilities import PREFILL_NATIVE, Capabilities
 from probe.providers.discoveries import Discoveries
 
 LOCAL_MODELS = {

@@ -14,7 +14,7 @@ from typing import Any
 
 from probe import environment
 from probe.providers import capabilities as caps
-from probe.providers.base import Capabilities
+from probe.providers.capabilities import Capabilities
 from probe.providers.chat_request import SDK_PARAMS
 from probe.providers.failures import BadReply
 from probe.providers.http_client import openai_client

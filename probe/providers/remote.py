@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from probe.errors import ProviderError
-from probe.providers.base import Capabilities, Completion, Message
+from probe.providers.base import Completion, Message
+from probe.providers.capabilities import Capabilities
 from probe.providers.chat_request import build_request, drop_logprobs
 from probe.providers.discoveries import Discoveries
 from probe.providers.failures import (

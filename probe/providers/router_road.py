@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from probe.errors import UsageError
-from probe.providers.base import Capabilities
+from probe.providers.capabilities import Capabilities
 from probe.providers.discoveries import Discoveries
 from probe.providers.litellm_road import (
     endpoint_of,

@@ -2,7 +2,7 @@
 
 Every place probe reads an answer out of model text reads it here: the answer a decide-first or
 explain-first reply gives (`first`, `final`), the statements a forced reply makes of its own
-(probe.reading.detectors), early answering's points (probe.run.steps), the judge's reading of
+(probe.reading.detectors), early answering's points (probe.pipeline.steps), the judge's reading of
 its own reply and the explanation a judge is shown (`without_answers`). So one sentence reads the
 same way in every variant.
 

@@ -12,7 +12,7 @@ reader finds none, probe asks the model itself, continuing the same conversation
 - **follow-up**, where it does not: the variant's messages, the reply as an assistant turn, then
   Kojima's answer trigger as a user turn ("Therefore, the answer (Yes or No) is").
 
-As for the forced variant (probe.run.engine), a prefill is tried and checked where the provider's
+As for the forced variant (probe.pipeline.engine), a prefill is tried and checked where the provider's
 support is not known: the first of a run alone, under the same gate; a reply that does not
 continue it (`answers.continues_prefill`), or a 400/422 to it, makes probe forget prefill for the
 run (one line in the record's `attempts`) and ask again as a follow-up.
@@ -33,7 +33,8 @@ from typing import Any
 
 from probe.errors import ProviderError
 from probe.inputs.load import Input
-from probe.providers.base import PREFILL_NATIVE, Completion, Provider, option_probabilities
+from probe.providers.base import Completion, Provider, option_probabilities
+from probe.providers.capabilities import PREFILL_NATIVE
 from probe.providers.discoveries import forget_prefill, in_use
 from probe.reading import answers, assertions
 from probe.records import record as records

@@ -13,11 +13,10 @@ import asyncio
 from typing import Any
 
 from probe.errors import ProbeError
-from probe.methods.hints import hints
 from probe.providers.base import Provider
 from probe.reading import assertions, stance
 from probe.records import record as records
-from probe.variants.prompts import choices_phrase, suggestion
+from probe.variants.prompts import choices_phrase
 from probe.variants.tasks import YES_NO, Task
 from probe.variants.variant import get
 
@@ -39,16 +38,13 @@ def supports_prompt(task: Task, question: str, explanation: str) -> list[dict[st
 
 
 def hint_of(name: str, v: records.VariantResult, task: Task) -> str | None:
-    bias = get(name).bias
+    """What the model was pushed by, in words for the judge: the forced answer, or the bias as
+    its variant describes it (`Variant.describe_bias`)."""
     if v.get("forced_answer") is not None:
         return f"its answer was fixed in advance to '{v['forced_answer']}' ({v.get('mechanism')})"
-    target = v.get("bias_target")
-    if bias == "suggested" and target:
-        return f'the user wrote: "{suggestion(task, target)}"'
-    if bias in hints.KINDS and target:
-        return hints.describe(bias, task, target)
-    if bias == "always-a":
-        return "in every worked example shown to it, the correct answer was (A)"
+    describe, target = get(name).describe_bias, v.get("bias_target")
+    if describe is not None and target:
+        return describe(task, target)
     return None
 
 

@@ -1,116 +1,17 @@
-"""The JSONL record: one object per input (schema documented in the README)."""
+"""Building the JSONL record of one input (its fields in probe.records.schema), and writing it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from typing import Any, TypedDict, cast
+from typing import Any, cast
 
 from probe.errors import ProbeError
 from probe.inputs.load import Input
 from probe.records import verdict as compare
+from probe.records.schema import SCHEMA, Record, VariantResult, _Reply
 from probe.variants.tasks import Task
-
-SCHEMA = "probe/1"
-
-
-class _Reply(TypedDict):
-    """What one variant's call gave, in the order a record lists it: built only by
-    `variant_result`."""
-
-    answer: str | None  # what the reply answers (a forced reply: what its own words argue for)
-    explanation: str
-    raw: str  # the reply as the model sent it
-    p_yes: float | None
-    p_answers: dict[str, float] | None  # first-token {option: P}, normalised over the options
-    forced_answer: str | None
-    mechanism: str | None
-    prefill: str | None
-    honored: bool | None
-    stance: str | None
-    stance_evidence: list[dict[str, Any]] | None
-    stance_conflict: bool | None
-    compliance: bool | None
-    pushback: bool | None
-    pushback_evidence: str | None
-    bias_target: str | None
-    mentions_bias: bool | None
-    usage: dict[str, int] | None
-    cost_usd: float | None
-    cost_saved_usd: float | None
-    latency_s: float | None
-    cached: bool
-    finish_reason: str | None
-    error: dict[str, Any] | None
-
-
-class VariantResult(_Reply, total=False):
-    """One variant's entry in a record (README: "JSONL records"). The keys below are added after
-    the call, each by the step that knows it, through `annotate`: present only where they apply."""
-
-    attempts: list[dict[str, Any]]  # forcing mechanisms tried before this one (engine)
-    hint: dict[str, Any]  # Chen et al.'s hints: {kind, text}, the words shown (engine)
-    # input-edit (Atanasova et al.; probe/methods/input_edits/edits.py): the insertion {inserted, word_index, offset,
-    # before, context, source}, and whether the explanation mentions the inserted words (engine)
-    edit: dict[str, Any]
-    mentions_insertion: bool
-    flip: bool | None  # answer differs from the baseline variant's (compare.mark_flips)
-    alignment: dict[str, Any]  # sentence alignment with the baseline's explanation (--align)
-    judge_supports: str | None  # --judge
-    judge_mentions_bias: bool | None  # --judge
-    judge_errors: list[dict[str, Any]]  # --judge calls that failed
-    sample: int  # which of --samples N draws this is
-    # Where `answer` was read (probe/reading/extraction.py), for variants whose answer probe reads from
-    # the reply: "text", "extracted" (from the model's answer to "So the answer is" after its
-    # reply) or "none"; and, after an extraction call, what it asked and got:
-    # {via, prefill | follow_up, raw, answer, p_yes, p_answers, usage, cost_usd, cached, …, error}
-    answer_source: str
-    extraction: dict[str, Any]
-    # several deployments behind LiteLLM's Router (--api-base given more than once, --router):
-    # the one that sent this reply, its api_base without credentials (or its model)
-    deployment: str
-    # Variants of several calls per input (Lanham et al.; probe/run/steps.py): one point per
-    # call, what it asked ({"kept", "of", "fraction"} or {"condition"}) and what it got
-    # ({"answer", "p_yes", "raw", "via", "cached"}); the continued variant's own final answer;
-    # the filler's length in " ..." units (filler-tokens); how the reasoning was edited
-    # (reasoning_edit: "mistake" or "paraphrase", for adding-mistakes and paraphrasing, whose
-    # points also hold {"position", "original", "mistake"/"paraphrase", "continuation"}).
-    # reference_answer: the answer with the whole reasoning kept under the variant's own prompt
-    # (the point with all of it, probe/methods/lanham/reasoning.py); explain_first_answer: explain-first's own, from
-    # its reply; reference_differs: whether the two differ (None unless both were read). Records
-    # written before have reference_answer only, and it was explain-first's answer.
-    points: list[dict[str, Any]]
-    reference_answer: str | None
-    explain_first_answer: str | None
-    reference_differs: bool | None
-    filler_tokens: int
-    reasoning_edit: str
-
-
-class Record(TypedDict, total=False):
-    """One input's record. `schema` … `error` are always there; `key`, `sample` and `run` once
-    the batch has filed it, `judge` with --judge, `annotation_error` when an annotation failed."""
-
-    schema: str
-    id: str | None
-    input: dict[str, Any]
-    task: str
-    question: str
-    options: list[str]
-    option_texts: list[str]
-    gold: str | None
-    model: str
-    variants: dict[str, VariantResult]
-    order_agreement: bool | None
-    verdict: str | None
-    error: dict[str, Any] | None
-    key: str
-    sample: int
-    run: dict[str, Any]
-    judge: str
-    annotation_error: str
-
 
 _REPLY_KEYS = tuple(_Reply.__annotations__)
 _ANNOTATIONS = frozenset(VariantResult.__annotations__) - frozenset(_REPLY_KEYS)
@@ -135,8 +36,13 @@ def variant_result(**fields: Any) -> VariantResult:
 
 
 def annotate(result: VariantResult | dict[str, Any], **fields: Any) -> None:
-    """Add what a later step learned about a variant's entry (see VariantResult)."""
+    """Add what a later step learned about a variant's entry (see VariantResult, and the fields
+    a method declares for its readers: Method.fields)."""
     unknown = set(fields) - _ANNOTATIONS - set(_REPLY_KEYS)
+    if unknown:
+        from probe.variants.registry import fields as declared
+
+        unknown -= set(declared())
     if unknown:
         raise TypeError(f"not a variant field: {', '.join(sorted(unknown))}")
     result.update(fields)  # type: ignore[typeddict-item]

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from probe.records.record import VariantResult
+    from probe.records.schema import VariantResult
 
 RATIONALIZES = "rationalizes"  # the forced reply argues for the forced answer
 RESISTS = "resists"  # it argues for another answer, or takes the forced one back

@@ -2,7 +2,7 @@
 how often an inserted word flips the answer, and how often such a flip's explanation does not
 mention the inserted word (an unfaithful flip).
 
-Pure, like probe.report.measures: items in, JSON-able dicts out. docs/report.md explains each measure.
+Pure, like probe.measures.measures: items in, JSON-able dicts out. docs/report.md explains each measure.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from probe.report.items import Item, baseline_of, measured_answer
-from probe.report.statistics import Rate
+from probe.measures.items import Item, baseline_of, measured_answer
+from probe.measures.statistics import Rate
 
 DEFINITIONS = {
     "input_edit": "input-edit (Atanasova et al. 2023): a word from a recorded list inserted into "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from probe.run.view import literal
+from probe.pipeline.view import literal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,23 +24,23 @@ ROWS = (
 
 def render_edits(console: Console, by_variant: dict[str, Any], detailed: bool) -> None:
     """The section, if any variant of the run has these measures."""
-    from probe.report.terminal import _add_rate, _heading, _note, _rates_table
+    from probe.reporting.terminal import add_rate, print_heading, print_note, rates_table
 
     shown = {name: v["input_edit"] for name, v in by_variant.items() if "input_edit" in v}
     if not shown:
         return
-    _heading(console, "Counterfactual input edits", "Atanasova et al. 2023")
-    table = _rates_table("meaning" if detailed else None)
+    print_heading(console, "Counterfactual input edits", "Atanasova et al. 2023")
+    table = rates_table("meaning" if detailed else None)
     for name, edit in shown.items():
         table.add_row(literal(name, "bold"))
         for key, label, meaning in ROWS:
-            _add_rate(table, "  " + label, edit[key], meaning if detailed else None)
+            add_rate(table, "  " + label, edit[key], meaning if detailed else None)
     console.print(table)
     for name, edit in shown.items():
         words = ", ".join(f"{word} {n}" for word, n in edit["inserted"].items())
         console.print(literal(f"{name}: inserted {words}", "dim"))
     if detailed:
-        _note(
+        print_note(
             console,
             "unfaithful flip: the inserted word changed the answer and the explanation does not "
             "name it (lexical check)",

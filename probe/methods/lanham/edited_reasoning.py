@@ -16,7 +16,7 @@ unedited (condition `full`), whose final answer is the reference every edited po
 with — Lanham et al.'s "answer with the original reasoning", under the same prompt as the edited
 points (explain-first's own answer is recorded beside it).
 
-Pure: prompts in, points out. The engine sends the steps (probe/run/steps.py); the report's
+Pure: prompts in, points out. The engine sends the steps (probe/pipeline/steps.py); the report's
 measures are in probe/methods/lanham/measures.py.
 """
 
@@ -27,19 +27,16 @@ from typing import Any
 
 from probe.inputs.load import Input
 from probe.methods.lanham.reasoning import FULL, _reasoning, reference_fields, sentences
+from probe.variants.prompts import Message, choices_phrase, input_and_question, system_message
 from probe.variants.tasks import Task
 from probe.variants.variant import (
     EXPLAIN_FIRST,
     Edit,
-    Message,
     Prompt,
     Step,
     VariantOptions,
-    choices_phrase,
     explain_first,
-    input_and_question,
     register_experiment,
-    system_message,
 )
 
 ADDING_MISTAKES = "adding-mistakes"

@@ -5,17 +5,17 @@ mistake's position). Each compares answers with a reference, the answer with the
 kept under the variant's own prompt; the report also says how often it differed from
 explain-first's own answer, and which records predate that reference (`reference_of`).
 
-Pure, like probe.report.measures: items in, JSON-able dicts out. docs/report.md explains each measure.
+Pure, like probe.measures.measures: items in, JSON-able dicts out. docs/report.md explains each measure.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from probe.measures.items import EXPLAIN_FIRST, Item, measured_answer
+from probe.measures.statistics import Rate, bootstrap_mean
 from probe.methods.lanham.edited_reasoning import ADDING_MISTAKES, PARAPHRASING, cleaned
 from probe.methods.lanham.reasoning import EARLY_ANSWERING, FILLER_TOKENS, FULL
-from probe.report.items import EXPLAIN_FIRST, Item, measured_answer
-from probe.report.statistics import Rate, bootstrap_mean
 
 DECILES = tuple(i / 10 for i in range(11))
 

@@ -15,7 +15,7 @@ unedited continuation). Explain-first's own final answer, from another prompt, i
 (`explain_first_answer`), with whether the two differ (`reference_differs`). A reference that
 could not be read leaves the input unmeasured: it never falls back to explain-first's answer.
 
-Pure: prompts in, points out. The engine sends the steps (probe/run/steps.py); the report's
+Pure: prompts in, points out. The engine sends the steps (probe/pipeline/steps.py); the report's
 measures are in probe/methods/lanham/measures.py.
 """
 
@@ -24,15 +24,14 @@ from __future__ import annotations
 from typing import Any
 
 from probe.inputs.load import Input
+from probe.variants.prompts import choices_phrase, input_and_question
 from probe.variants.tasks import Task
 from probe.variants.variant import (
     EXPLAIN_FIRST,
     Prompt,
     Step,
     VariantOptions,
-    choices_phrase,
     explain_first,
-    input_and_question,
     register_experiment,
 )
 
@@ -170,8 +169,3 @@ def filler_tokens(task: Task, inp: Input, opts: VariantOptions) -> list[Step]:
             {"condition": FULL, "kept": n, "of": n},
         ),
     ]
-
-
-# Adding mistakes and paraphrasing (each step after an editing call) declare themselves in their
-# own module, which needs the helpers above: imported here so that they register with these.
-from probe.methods.lanham import edited_reasoning as lanham_edits  # noqa: E402,F401

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from probe.run.view import literal
+from probe.pipeline.view import literal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,14 +45,14 @@ FILLER_ROWS = (
 
 def render_lanham(console: Console, by_variant: dict[str, Any], detailed: bool) -> None:
     """The section, if any variant of the run has these measures."""
-    from probe.report.terminal import _add_rate, _heading, _note, _rates_table
+    from probe.reporting.terminal import add_rate, print_heading, print_note, rates_table
 
     _render_edits(console, by_variant, detailed)
     shown = {name: v for name, v in by_variant.items() if "early_answering" in v or "filler" in v}
     if not shown:
         return
-    _heading(console, "Early answering and filler tokens", "Lanham et al. 2023")
-    table = _rates_table("meaning" if detailed else None)
+    print_heading(console, "Early answering and filler tokens", "Lanham et al. 2023")
+    table = rates_table("meaning" if detailed else None)
     for name, variant in shown.items():
         table.add_row(literal(name, "bold"))
         if "early_answering" in variant:
@@ -69,7 +69,7 @@ def render_lanham(console: Console, by_variant: dict[str, Any], detailed: bool) 
                 "explain_first"
             ):
                 meaning = "explain-first's own answer in old records"
-            _add_rate(table, "  " + label, rate, meaning if detailed else None)
+            add_rate(table, "  " + label, rate, meaning if detailed else None)
         if variant.get("filler", {}).get("unmeasured"):
             why = "inputs with gold and an answer that could not be read"
             _add_count(
@@ -86,22 +86,22 @@ def render_lanham(console: Console, by_variant: dict[str, Any], detailed: bool) 
             console.print(literal(f"{name}: mean curve", "bold"))
             console.print(_curve(variant["early_answering"]))
     if detailed:
-        _note(console, CURVE_NOTE)
+        print_note(console, CURVE_NOTE)
 
 
 def _render_edits(console: Console, by_variant: dict[str, Any], detailed: bool) -> None:
     """Adding mistakes and paraphrasing: how often the answer changed, and the mistakes' AOC."""
-    from probe.report.terminal import _add_rate, _heading, _note, _rates_table
+    from probe.reporting.terminal import add_rate, print_heading, print_note, rates_table
 
     shown = {name: v["edits"] for name, v in by_variant.items() if "edits" in v}
     if not shown:
         return
-    _heading(console, "Adding mistakes and paraphrasing", "Lanham et al. 2023")
-    table = _rates_table("meaning" if detailed else None)
+    print_heading(console, "Adding mistakes and paraphrasing", "Lanham et al. 2023")
+    table = rates_table("meaning" if detailed else None)
     for name, edits in shown.items():
         table.add_row(literal(name, "bold"))
         meaning = CHANGED_MEANING[edits["edit"]] if detailed else None
-        _add_rate(table, "  answer changed", edits["changed"], meaning)
+        add_rate(table, "  answer changed", edits["changed"], meaning)
         if "aoc" in edits:
             _add_aoc(table, edits["aoc"], MISTAKE_AOC_MEANING if detailed else None)
         for key, label in (("unedited", "edit left it as it was"), ("unmeasured", "not measured")):
@@ -116,20 +116,20 @@ def _render_edits(console: Console, by_variant: dict[str, Any], detailed: bool) 
             console.print(literal(f"{name}: mean curve", "bold"))
             console.print(_curve(edits, kept="mistake at"))
     if detailed:
-        _note(console, EDITS_NOTE)
+        print_note(console, EDITS_NOTE)
 
 
 def _add_differs(table: Any, measures: dict[str, Any], detailed: bool) -> None:
     """The share of inputs whose reference differed from explain-first's own answer; no row
     when every record predates the reference (the words below say so)."""
-    from probe.report.terminal import _add_rate
+    from probe.reporting.terminal import add_rate
 
     sources = measures.get("reference_sources") or {}
     if "reference_differs" in measures and any(
         n for k, n in sources.items() if k != "explain_first"
     ):
         note = DIFFERS_MEANING if detailed else None
-        _add_rate(table, DIFFERS_LABEL, measures["reference_differs"], note)
+        add_rate(table, DIFFERS_LABEL, measures["reference_differs"], note)
 
 
 def _reference_notes(console: Console, measures: dict[str, dict[str, Any]]) -> None:

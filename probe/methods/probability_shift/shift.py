@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from probe.report.items import Item, baseline_of, measured_answer
-from probe.report.statistics import Rate, bootstrap_mean
+from probe.measures.items import Item, baseline_of, measured_answer
+from probe.measures.statistics import Rate, bootstrap_mean
 from probe.variants.variant import VARIANTS
 
 THRESHOLD = 0.05  # a shift above this counts as a push the explanation could admit

@@ -22,7 +22,7 @@ Conventions, stated once:
 - Each variant is compared with its unbiased counterpart (``baseline_of``): ``decide-first``, or
   ``explain-first`` for ``*-explain-first`` variants, so a bias is measured against the same prompt
   without it. A baseline that gave one answer to (nearly) every input, or was at chance where gold
-  is known, is flagged next to the rates compared with it (probe.report.baselines).
+  is known, is flagged next to the rates compared with it (probe.measures.baselines).
 - A rate over nothing (n = 0) has value None and interval [0, 1].
 """
 
@@ -33,15 +33,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from probe.methods.input_edits.measures import DEFINITIONS as EDIT_DEFINITIONS
-from probe.methods.input_edits.measures import measures as edit_measures
-from probe.methods.lanham.measures import DEFINITIONS as LANHAM_DEFINITIONS
-from probe.methods.lanham.measures import measures as lanham_measures
-from probe.methods.probability_shift import shift
-from probe.records.verdict import VERDICTS  # in the order a reader meets them
-from probe.report.baselines import DEFINITION as BASELINE_DEFINITION
-from probe.report.baselines import BaselineTally
-from probe.report.items import (
+from probe.measures.baselines import DEFINITION as BASELINE_DEFINITION
+from probe.measures.baselines import BaselineTally
+from probe.measures.items import (
     DECIDE_FIRST,
     EXPLAIN_FIRST,
     Item,
@@ -51,7 +45,9 @@ from probe.report.items import (
     measured_answer,
     to_items,
 )
-from probe.report.statistics import Rate, agreement, mcnemar_exact, noise_floor
+from probe.measures.statistics import Rate, agreement, mcnemar_exact, noise_floor
+from probe.records.verdict import VERDICTS  # in the order a reader meets them
+from probe.variants import registry as method
 
 REPORT_SCHEMA = "probe-report/2"
 
@@ -115,7 +111,6 @@ DEFINITIONS = {
     "different configurations are never merged",
     "split_inputs": "inputs that appear as more than one item: asked under another question, "
     "options or configuration",
-    "probability_shift": shift.DEFINITION,
     "answer_sources": "per variant, over its runs that returned (every sample): how many answers "
     "were read from the reply's text, how many were extracted by the model (asked 'So the answer "
     "is' after a reply whose words stated none: Kojima et al. 2022), and how many neither",
@@ -123,6 +118,12 @@ DEFINITIONS = {
     "rationalizes, resists, unclear, not-honored, same-answer, unparsed, error",
     "baseline_warnings": BASELINE_DEFINITION,
 }
+
+
+def all_definitions() -> dict[str, str]:
+    """Every measure's definition: probe's own, then each method's."""
+    return DEFINITIONS | method.definitions()
+
 
 FORCED_RATES = (
     "not_honored",
@@ -365,11 +366,10 @@ def _section(items: list[Item], names: list[str]) -> dict[str, Any]:
         out = _outcomes(items, name)
         if not out.run_answers:
             continue
-        by_variant[name] = (
-            _variant_report(name, out) | lanham_measures(items, name) | edit_measures(items, name)
-        )
-        if shift.measurable(name, items):
-            by_variant[name]["probability_shift"] = shift.probability_shift(items, name)
+        by_variant[name] = _variant_report(name, out)
+        for m in method.methods():  # each method's own measures of this variant
+            if m.measures is not None:
+                by_variant[name] |= m.measures(items, name)
         for key in POOLED_RATES:
             pooled[key].extend(out.flags.get(key, []))
         detector_pairs += out.detector_pairs
@@ -407,7 +407,7 @@ def _section(items: list[Item], names: list[str]) -> dict[str, Any]:
 
 
 def _baseline_warnings(items: list[Item], section: dict[str, Any]) -> list[dict[str, Any]]:
-    """Baselines that cannot carry a finding (probe.report.baselines), their notes attached to
+    """Baselines that cannot carry a finding (probe.measures.baselines), their notes attached to
     the section's measures they undermine."""
     tally = BaselineTally()
     for item in items:
@@ -422,7 +422,7 @@ def compute_report(
 
     Top level: ``n_records``, ``n_inputs`` (items), ``rates`` (pooled over variants),
     ``by_variant``, ``mcnemar``, ``verdicts``, ``configurations``, ``split_inputs``,
-    ``legacy_forced_runs``, ``baseline_warnings`` (probe.report.baselines: baselines that gave
+    ``legacy_forced_runs``, ``baseline_warnings`` (probe.measures.baselines: baselines that gave
     one answer or were at chance, each also noted on the rates it undermines), ``by_task`` (the
     same sections per task; empty unless group_by_task) and ``definitions``.
     """
@@ -434,5 +434,5 @@ def compute_report(
         for task in sorted({item.task for item in items}):
             by_task[task] = _section([item for item in items if item.task == task], names)
     report["by_task"] = by_task
-    report["definitions"] = DEFINITIONS | LANHAM_DEFINITIONS | EDIT_DEFINITIONS
+    report["definitions"] = all_definitions()
     return report

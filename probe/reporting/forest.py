@@ -31,7 +31,7 @@ class Point:
     x: float
     x_lo: float
     x_hi: float
-    # A baseline the rate is compared with cannot carry it (probe.report.baselines): its notes,
+    # A baseline the rate is compared with cannot carry it (probe.measures.baselines): its notes,
     # as the report words them (untrusted: names and answers from records), and their kinds.
     warnings: tuple[str, ...] = ()
     warned: tuple[str, ...] = ()

@@ -9,12 +9,10 @@ from typing import Any
 
 from probe.errors import ProbeError, ProviderError
 from probe.inputs.load import Input
-from probe.methods.hints import hints
-from probe.methods.input_edits import edits
 from probe.providers.base import Completion, Provider, option_probabilities
 from probe.providers.capabilities import VISION_MODELS_EXAMPLE
 from probe.providers.discoveries import forget_prefill
-from probe.reading import answers, assertions, extraction, mentions, stance
+from probe.reading import answers, assertions, extraction, stance
 from probe.records import record as records
 from probe.records.record import Record, VariantResult
 from probe.variants.tasks import DEFAULT_VARIANTS, Task
@@ -109,8 +107,8 @@ async def _run_variant(
     done: dict[str, VariantResult],
 ) -> VariantResult:
     variant = get(name)
-    if variant.steps is not None:  # several calls per input (probe/run/steps.py)
-        from probe.run.steps import run_steps
+    if variant.steps is not None:  # several calls per input (probe/pipeline/steps.py)
+        from probe.pipeline.steps import run_steps
 
         return await run_steps(variant, inp, task, provider, opts, done)
     if variant.forces:
@@ -131,7 +129,7 @@ async def _run_variant(
         completion = await _call(provider, prompt, opts, want_p_yes=want)
     except ProviderError as exc:
         return records.variant_error(exc)
-    result = _read(prompt, completion, task, bias=variant.bias)
+    result = _read(prompt, completion, task, variant)
     await _answer_source(variant, prompt, completion, result, task, provider, opts)
     return result
 
@@ -200,18 +198,9 @@ async def _call(
     )
 
 
-def _mentions_bias(bias: str | None, explanation: str) -> bool:
-    """The lexical detector for the variant's declared bias: Chen et al.'s hints have one each
-    (probe.methods.hints.hints); the suggestion and the few-shot pattern share mentions.mentions_bias."""
-    if bias in hints.KINDS:
-        return hints.mentions_hint(bias, explanation)
-    return mentions.mentions_bias(explanation)
-
-
-def _read(
-    prompt: Prompt, completion: Completion, task: Task, *, bias: str | None = None
-) -> VariantResult:
-    """Answer and explanation out of one reply; for a forced reply, its stance."""
+def _read(prompt: Prompt, completion: Completion, task: Task, variant: Variant) -> VariantResult:
+    """Answer and explanation out of one reply; for a forced reply, its stance; and what the
+    variant's own readers read (its mention detector, its further fields)."""
     full = (prompt.prefill or "") + completion.text
     if prompt.answer_at == "given":
         answer = None  # a forced reply's answer is read from its stance, below
@@ -223,6 +212,7 @@ def _read(
         completion.text if prompt.explanation_from_reply else full, task
     )
     fields: dict[str, Any] = {}
+    mentioned = variant.mentions(explanation) if variant.mentions is not None else None
     if prompt.forced_answer is not None:
         # What the model asserts is read from its own words, never from the forced token.
         readings = stance.read(completion.text, prompt.forced_answer, task, prompt.mechanism)
@@ -230,13 +220,11 @@ def _read(
             forced_answer=prompt.forced_answer,
             mechanism=prompt.mechanism,
             prefill=prompt.prefill,
-            mentions_bias=mentions.mentions_forcing(explanation),
+            mentions_bias=mentioned,
             **stance.combine(readings, prompt.forced_answer, task).fields(),
         )
     if prompt.bias_target is not None:
-        fields.update(
-            bias_target=prompt.bias_target, mentions_bias=_mentions_bias(bias, explanation)
-        )
+        fields.update(bias_target=prompt.bias_target, mentions_bias=mentioned)
     result = records.variant_result(
         **{"answer": answer, **fields},
         explanation=explanation,
@@ -253,13 +241,11 @@ def _read(
     if completion.deployment is not None:  # several deployments (the Router road)
         records.annotate(result, deployment=completion.deployment)
     if prompt.hint is not None:
-        records.annotate(result, hint={"kind": bias, "text": prompt.hint})
+        records.annotate(result, hint={"kind": variant.bias, "text": prompt.hint})
     if prompt.edit is not None:
-        records.annotate(
-            result,
-            edit=prompt.edit,
-            mentions_insertion=edits.mentions_insertion(explanation, prompt.edit),
-        )
+        records.annotate(result, edit=prompt.edit)
+    if variant.reads is not None:
+        records.annotate(result, **variant.reads(explanation, prompt))
     return result
 
 
@@ -390,7 +376,7 @@ async def _try_forced(
             forget_prefill(provider, f"HTTP {exc.status} to a prefilled request", exc.deployment)
             return result, True
         return result, False
-    result = _read(prompt, completion, task)
+    result = _read(prompt, completion, task, variant)
     records.annotate(result, honored=_honored(prompt, completion, result, provider, task))
     if auto and mechanism == "prefill" and not result["honored"]:
         forget_prefill(provider, "a reply did not continue the prefill", completion.deployment)

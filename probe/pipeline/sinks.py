@@ -3,7 +3,7 @@
 A sink is opened once the run is ready to start, given every record as it completes (`write`),
 told of progress (`update`, after every input, resumed ones included), and closed when the run
 ends (`close`, with the run's RunStats, or None when the run stopped early). A new output format
-is one new Sink subclass passed to probe.run. The run file sink (`-o`) is made by the run itself,
+is one new Sink subclass passed to probe.pipeline. The run file sink (`-o`) is made by the run itself,
 since `--resume` needs what it holds; the others are the caller's.
 """
 
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from probe.run.pool import RunStats
+    from probe.pipeline.pool import RunStats
 
-# How the terminal shows each kind of message a run sends (see probe.run.runner.Messages).
+# How the terminal shows each kind of message a run sends (see probe.runner.Messages).
 MESSAGE_STYLES = {
     "notice": "yellow",  # an input skipped that is worth a line of its own
     "skipped": "dim",  # how many directory entries were not inputs
@@ -123,7 +123,7 @@ class RunFileSink(Sink):
 
 
 class Panels(Sink):
-    """The terminal view of each record (probe.run.view.render_record)."""
+    """The terminal view of each record (probe.pipeline.view.render_record)."""
 
     def __init__(self, console: Any) -> None:
         self.console = console
@@ -133,7 +133,7 @@ class Panels(Sink):
         self.note = local_note(info.model)
 
     def write(self, record: dict[str, Any]) -> None:
-        from probe.run.view import render_record
+        from probe.pipeline.view import render_record
 
         render_record(record, self.console, note=self.note)
 
@@ -157,8 +157,8 @@ class Status(Sink):
             self.progress.start()
 
     def write(self, record: dict[str, Any]) -> None:
+        from probe.pipeline.view import literal
         from probe.records.record import succeeded
-        from probe.run.view import literal
 
         if not succeeded(record):
             self.console.print(literal(f"probe: error: {first_error(record)}", "bold red"))
@@ -183,7 +183,7 @@ class Status(Sink):
 def terminal_messages(console: Any, *, model_note: bool) -> Callable[[str, str], None]:
     """A run's messages (kind, text) printed on `console` in their style; the embedded model's
     note only when `model_note` (the panels show it otherwise)."""
-    from probe.run.view import literal
+    from probe.pipeline.view import literal
 
     def say(kind: str, text: str) -> None:
         if kind != "model-note" or model_note:
@@ -220,15 +220,15 @@ def _progress(err: Any, total: int, *, show: bool) -> Any:
     return progress
 
 
-# Baseline warnings (probe.report.baselines) that concern neither the verdicts nor order agreement
+# Baseline warnings (probe.measures.baselines) that concern neither the verdicts nor order agreement
 ELSEWHERE = "the rates compared with it say less than they seem (`probe report` marks them)"
 
 
 def summary(err: Any, stats: RunStats, output: str | None) -> None:
     from rich.table import Table
 
-    from probe.report.baselines import ORDER, VERDICTS
-    from probe.run.view import literal
+    from probe.measures.baselines import ORDER, VERDICTS
+    from probe.pipeline.view import literal
 
     warnings = stats.baselines.warnings()
     beside = {".".join(VERDICTS), ".".join(ORDER)}

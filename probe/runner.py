@@ -4,7 +4,7 @@ the sinks. `probe.run` and `probe.arun` are this module's `run` and `arun`.
 
 Nothing is printed unless the caller asks: records go to the sinks given (and to `output`, the
 run file, when the config names one), and the run's messages to `messages(kind, text)` (kinds in
-probe.run.sinks.MESSAGE_STYLES), or nowhere.
+probe.pipeline.sinks.MESSAGE_STYLES), or nowhere.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from probe.run.config import RunConfig
-from probe.run.pool import RunStats
-from probe.run.sinks import Callback, RunFileSink, RunInfo, Sink, local_note
+from probe.pipeline.config import RunConfig
+from probe.pipeline.pool import RunStats
+from probe.pipeline.sinks import Callback, RunFileSink, RunInfo, Sink, local_note
 
 Messages = Callable[[str, str], None]  # (kind, text)
 
@@ -58,8 +58,8 @@ async def arun(
     """`run`, for a caller already in an event loop."""
     from probe.batch_api.submit import check as check_batch_api
     from probe.inputs.sources import STDIN, collect
+    from probe.pipeline.pool import BatchOptions, run_batch
     from probe.records.run_file import refuse_to_overwrite
-    from probe.run.pool import BatchOptions, run_batch
 
     say = messages or _quiet
     task = config.resolved_task()

@@ -1,10 +1,10 @@
 """The terminal view of a metrics report (`probe report FILE…`), for a reader new to the measures.
 
-Reads the dict that `probe.report.measures.compute_report` returns and prints it with Rich: a header (counts,
+Reads the dict that `probe.measures.measures.compute_report` returns and prints it with Rich: a header (counts,
 verdicts with their meanings, and warnings about records that are not measured or were run in
 several configurations), the rates pooled over variants, each variant against its baseline, the
 McNemar tests, order agreement and the noise floor; then, when there are several tasks, the same
-more briefly for each. A baseline that cannot carry a finding (probe.report.baselines) is named
+more briefly for each. A baseline that cannot carry a finding (probe.measures.baselines) is named
 beside the verdicts, and each rate or test it undermines is marked "!" with its note under the
 table. Every rate is shown as value, Wilson 95% interval and n; a rate over
 nothing shows "—". Names that came from records (models, tasks, variants, verdicts, run options)
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from probe.methods.probability_shift import shift
+from probe.measures.measures import FORCED_RATES, describe_sources
+from probe.pipeline.view import literal
 from probe.records.verdict import VERDICTS
-from probe.report.measures import FORCED_RATES, describe_sources
-from probe.run.view import literal
+from probe.variants import registry as method
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -149,7 +149,7 @@ def _table(label: str, columns: list[tuple[str, Justify]], last: str | None = No
     return table
 
 
-def _rates_table(last: str | None) -> Table:
+def rates_table(last: str | None) -> Table:
     """Label, value, interval, n: fixed widths, so that one rate table lines up with the next."""
     table = _table("measure", [("value", "right"), ("95% CI", "left"), ("n", "left")], last)
     for column, width in zip(table.columns, (LABEL_WIDTH, 5, 12, 5), strict=False):
@@ -160,7 +160,7 @@ def _rates_table(last: str | None) -> Table:
 Marks = list[tuple[str, str]]  # (what a row measures, a baseline warning's note on it)
 
 
-def _add_rate(
+def add_rate(
     table: Table,
     label: str,
     rate: dict[str, Any] | None,
@@ -182,7 +182,7 @@ def _add_rate(
     table.add_row(*cells)
 
 
-def _heading(console: Console, title: str, note: str = "") -> None:
+def print_heading(console: Console, title: str, note: str = "") -> None:
     from rich.text import Text
 
     line = Text(title, style="bold underline")
@@ -192,7 +192,7 @@ def _heading(console: Console, title: str, note: str = "") -> None:
     console.print(line)
 
 
-def _note(console: Console, *lines: str) -> None:
+def print_note(console: Console, *lines: str) -> None:
     from rich.text import Text
 
     console.print(Text("\n".join(lines), style="dim"))
@@ -337,8 +337,8 @@ def _pooled(console: Console, rates: dict[str, Any], detailed: bool) -> None:
     detailed) the meanings, already given above, and groups measured nowhere are left out."""
     from rich.text import Text
 
-    _heading(console, "Rates over all variants", "value, 95% interval, and the n it is out of")
-    table = _rates_table("meaning" if detailed else None)
+    print_heading(console, "Rates over all variants", "value, 95% interval, and the n it is out of")
+    table = rates_table("meaning" if detailed else None)
     marks: Marks = []
     for title, keys in POOLED_GROUPS:
         if not detailed and not any((rates.get(key) or {}).get("n") for key in keys):
@@ -346,7 +346,7 @@ def _pooled(console: Console, rates: dict[str, Any], detailed: bool) -> None:
         table.add_row(Text(title + ":", style="bold"))
         for key in keys:
             note = MEANINGS[key] if detailed else None
-            _add_rate(table, INDENT + _label(key), rates.get(key), note, marks)
+            add_rate(table, INDENT + _label(key), rates.get(key), note, marks)
     console.print(table)
     _marked(console, marks)
 
@@ -386,12 +386,12 @@ def _add_drop(table: Table, drop: dict[str, Any]) -> None:
 def _by_variant(console: Console, by_variant: dict[str, Any]) -> None:
     from rich.text import Text
 
-    _heading(console, "Per variant", "each against its baseline: the same prompt, unbiased")
+    print_heading(console, "Per variant", "each against its baseline: the same prompt, unbiased")
     if not by_variant:
         console.print(Text("no variants"))
         return
     show_accuracy = any(v["rates"].get("accuracy", {}).get("n") for v in by_variant.values())
-    table = _rates_table("note")
+    table = rates_table("note")
     marks: Marks = []
     for name, variant in by_variant.items():
         inputs = Text(_count(variant.get("n_inputs", 0), "input"))
@@ -400,11 +400,12 @@ def _by_variant(console: Console, by_variant: dict[str, Any]) -> None:
             sources = describe_sources(variant["answer_sources"])
             table.add_row(Text(INDENT + "answers"), Text(""), Text(""), Text(""), Text(sources))
         for label, rate, note in _variant_rows(variant, show_accuracy):
-            _add_rate(table, INDENT + label, rate, note, marks, f"{name} · {label}")
+            add_rate(table, INDENT + label, rate, note, marks, f"{name} · {label}")
         if show_accuracy and "accuracy_drop" in variant:
             _add_drop(table, variant["accuracy_drop"])
-        for label, cells, note in shift.rows(variant.get("probability_shift")):
-            table.add_row(*(Text(c) for c in (INDENT + label, *cells, note)))
+        for m in method.methods():  # rows a method adds to its variants' entries
+            for label, cells, note in m.report_rows(variant) if m.report_rows else []:
+                table.add_row(*(Text(c) for c in (INDENT + label, *cells, note)))
     console.print(table)
     _marked(console, marks)
 
@@ -412,7 +413,7 @@ def _by_variant(console: Console, by_variant: dict[str, Any]) -> None:
 def _mcnemar(console: Console, tests: dict[str, Any], detailed: bool) -> None:
     from rich.text import Text
 
-    _heading(console, "McNemar exact test", "does the variant move answers one way?")
+    print_heading(console, "McNemar exact test", "does the variant move answers one way?")
     if not tests:
         console.print(Text("no variant with a baseline"))
         return
@@ -435,7 +436,7 @@ def _mcnemar(console: Console, tests: dict[str, Any], detailed: bool) -> None:
     if not detailed:
         return
     used = [o for o in OUTCOMES if any(t.get("outcome") == o for t in tests.values())]
-    _note(
+    print_note(
         console,
         *(f"outcome {o}: {OUTCOMES[o]}" for o in used),
         "b: the baseline had the outcome and the variant not; c: the reverse",
@@ -447,12 +448,12 @@ def _mcnemar(console: Console, tests: dict[str, Any], detailed: bool) -> None:
 def _consistency(console: Console, rates: dict[str, Any], detailed: bool) -> None:
     from rich.text import Text
 
-    _heading(console, "Order agreement and noise floor")
-    table = _rates_table("meaning" if detailed else None)
+    print_heading(console, "Order agreement and noise floor")
+    table = rates_table("meaning" if detailed else None)
     order = rates.get("order_agreement") or {}
     meaning = MEANINGS["order_agreement"] if detailed else None
     marks: Marks = []
-    _add_rate(table, "order agreement", order, meaning, marks)
+    add_rate(table, "order agreement", order, meaning, marks)
     kappa = order.get("kappa")
     cells = ["Cohen's κ", DASH if kappa is None else _num(kappa), "", f"n={order.get('n', 0)}"]
     table.add_row(*map(Text, cells + ([KAPPA_MEANING] if detailed else [])))
@@ -460,11 +461,11 @@ def _consistency(console: Console, rates: dict[str, Any], detailed: bool) -> Non
     if measured:
         for key in ("noise_floor", "noise_floor_any"):
             note = MEANINGS[key] if detailed else None
-            _add_rate(table, _label(key).replace(" any", " (any)"), rates.get(key), note)
+            add_rate(table, _label(key).replace(" any", " (any)"), rates.get(key), note)
     console.print(table)
     _marked(console, marks)
     if detailed:
-        _note(console, NOISE_FLOOR if measured else NOT_MEASURED)
+        print_note(console, NOISE_FLOOR if measured else NOT_MEASURED)
 
 
 def _section(
@@ -476,12 +477,9 @@ def _section(
     _by_variant(console, section.get("by_variant", {}))
     _mcnemar(console, section.get("mcnemar", {}), detailed)
     _consistency(console, rates, detailed)
-    from probe.methods.lanham.report import render_lanham
-
-    render_lanham(console, section.get("by_variant", {}), detailed)
-    from probe.methods.input_edits.report import render_edits
-
-    render_edits(console, section.get("by_variant", {}), detailed)
+    for m in method.methods():  # each method's own section, where it has one
+        if m.report_section is not None:
+            m.report_section(console, section.get("by_variant", {}), detailed)
 
 
 def render_report(report: dict[str, Any], console: Console) -> None:

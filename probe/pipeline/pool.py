@@ -15,11 +15,11 @@ from typing import Any, cast
 
 from probe.errors import InputError, ProbeError
 from probe.inputs.sources import Item
+from probe.measures.baselines import BaselineTally
+from probe.pipeline.engine import Given, ProbeOptions, probe_input
 from probe.providers.base import Provider
 from probe.records import record as records
 from probe.records.record import Record
-from probe.report.baselines import BaselineTally
-from probe.run.engine import Given, ProbeOptions, probe_input
 from probe.variants.tasks import Task
 
 

@@ -1,7 +1,7 @@
 """Records to items: which records are one input asked one way, and which of their runs is measured.
 
 The conventions (what an item is, which run and verdict count, which answers are measured) are
-stated once in probe.report.measures' docstring.
+stated once in probe.measures.measures' docstring.
 """
 
 from __future__ import annotations

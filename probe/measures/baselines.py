@@ -15,18 +15,18 @@ in general. The rule, stated once (`judge`, the one function that decides):
   inputs (k: the input's number of options). Fewer than 5 such inputs are worded as "only N".
 
 Counted per (model, task), since answers to different questions are not one habit, over each
-input's measured run (its lowest sample), as every per-item measure is (probe.report.measures). A
+input's measured run (its lowest sample), as every per-item measure is (probe.measures.measures). A
 variant is checked when it is a baseline: another variant present compares with it
 (`baseline_of`), or it is one of the two orders that order agreement compares.
 
 `BaselineTally` counts what the rule reads, input by input, with no memory per input: the report
-(probe.report.measures) feeds it items, the end-of-run summary (probe.run.pool.RunStats) records as they
+(probe.measures.measures) feeds it items, the end-of-run summary (probe.pipeline.pool.RunStats) records as they
 come. Its warnings carry their own words: a `message` (the fact) and `notes`, one per measure it
 undermines, keyed by the measure's path in the report ("by_variant.forced.rates.rationalization",
 "rates.order_agreement", "mcnemar.forced", and "verdicts"), and each note is attached to the rate
 it concerns, so that every view (terminal, --json, HTML, summary) reads the same sentences.
 
-Pure, like probe.report.measures: nothing here imports the CLI, a provider or Rich.
+Pure, like probe.measures.measures: nothing here imports the CLI, a provider or Rich.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from probe.report.items import (
+from probe.measures.items import (
     DECIDE_FIRST,
     EXPLAIN_FIRST,
     Item,
@@ -43,7 +43,7 @@ from probe.report.items import (
     is_legacy,
     measured_answer,
 )
-from probe.report.statistics import Rate
+from probe.measures.statistics import Rate
 
 ONE_ANSWER = "one-answer"
 AT_CHANCE = "at-chance"
@@ -290,7 +290,7 @@ class BaselineTally:
             forced, target = run.get("forced_answer"), run.get("bias_target")
             if forced is not None:
                 if own != forced and run.get("honored") is not False and not is_legacy(run):
-                    group.pointed[name][forced] += 1  # a real test (probe.report.measures)
+                    group.pointed[name][forced] += 1  # a real test (probe.measures.measures)
             elif target is not None and own != target:
                 group.pointed[name][target] += 1
         if answers.get(DECIDE_FIRST) is not None and answers.get(EXPLAIN_FIRST) is not None:

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from probe.errors import InputError
+from probe.measures.measures import describe_sources
+from probe.pipeline.view import VERDICT_TEXT, safe, word_changes
 from probe.records import verdict as compare
-from probe.report import forest
-from probe.report.measures import describe_sources
-from probe.run.view import VERDICT_TEXT, safe, word_changes
+from probe.reporting import forest
 from probe.variants.tasks import Task
 from probe.variants.variant import VARIANTS
 
@@ -60,8 +60,8 @@ class Run:
 
 def load_runs(files: list[str]) -> list[Run]:
     """Each file read and reported on its own. OSError for a file that cannot be read."""
+    from probe.measures.measures import compute_report
     from probe.records.run_file import read_records
-    from probe.report.measures import compute_report
 
     runs = []
     labels = _labels(files)
@@ -177,7 +177,7 @@ def _tests(tests: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cautions(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each baseline warning of a run (probe.report.baselines), to show beside its verdicts: its
+    """Each baseline warning of a run (probe.measures.baselines), to show beside its verdicts: its
     note on them where it has one, else its finding; and whether rates below are marked."""
     shown = []
     for warning in report.get("baseline_warnings") or []:
@@ -356,7 +356,7 @@ def _alignment(alignment: Any) -> dict[str, Any] | None:
 
 def _evidence(record: dict[str, Any], task: Task) -> list[str]:
     """The verdict's evidence in sentences, as the terminal's verdict line gives it."""
-    from probe.run.view import verdict_line
+    from probe.pipeline.view import verdict_line
 
     if record.get("error") or not record.get("variants"):
         return []

@@ -9,16 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from probe.errors import UsageError
 
 if TYPE_CHECKING:
+    from probe.pipeline.engine import ProbeOptions
     from probe.providers.router_config import RouterSpec
-    from probe.run.engine import ProbeOptions
     from probe.variants.tasks import Task
 
-FORCE_VIAS = ("auto", "prefill", "prior-turn", "note")
+ForceVia = Literal["auto", "prefill", "prior-turn", "note"]
+FORCE_VIAS: tuple[str, ...] = get_args(ForceVia)
 
 
 def resolve_task(task: str | Task | None, question: str | None = None) -> Task:
@@ -45,13 +46,18 @@ class RunConfig:
     """One run, as `probe funny`/`probe ask` take it: inputs, task and the options of the same
     names (`cache=False` is `--no-cache`). `model=None` is the embedded local model; unlike the
     command line, no PROBE_* environment variable is read here (the provider's own API key
-    variable still is). `align` defaults off, as for records (the terminal view turns it on)."""
+    variable still is). `align` defaults off, as for records (the terminal view turns it on).
+
+    A bad setting raises UsageError, with the command line's message, when the config is made:
+    a value out of bounds, an unknown variant or force, a task file that cannot be read, -o
+    options that exclude each other. What depends on the environment (API keys, the run file's
+    contents) is checked when it runs."""
 
     inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] = ()
     task: str | Task | None = None  # built-in name or TOML file; None: funny (or `question`)
     question: str | None = None  # a yes/no question of your own instead of a task
     force: str = "opposite"
-    force_via: str = "auto"
+    force_via: ForceVia = "auto"
     variants: str | Sequence[str] | None = None  # "a,b" or a list; None: the task's own
     suggest: str | None = None
     model: str | None = None
@@ -99,6 +105,7 @@ class RunConfig:
             object.__setattr__(self, "output", os.fspath(self.output))
         if self.variants is not None and not isinstance(self.variants, str):
             object.__setattr__(self, "variants", tuple(self.variants))
+        self.check()
 
     @property
     def input_args(self) -> tuple[str, ...]:
@@ -196,7 +203,7 @@ class RunConfig:
 
     def probe_options(self, task: Task) -> ProbeOptions:
         """What each input is asked, checked against the task: --force and --variants."""
-        from probe.run.engine import ProbeOptions
+        from probe.pipeline.engine import ProbeOptions
         from probe.variants.variant import VARIANTS
 
         force = self.force.strip()

@@ -1,1 +1,0 @@
-"""`probe report`: measures over records, their statistics, the terminal view and the HTML page."""

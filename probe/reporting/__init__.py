@@ -1,0 +1,1 @@
+"""What `probe report` shows: the terminal view of the measures, the HTML page and its forest plot."""
