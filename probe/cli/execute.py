@@ -27,7 +27,6 @@ def execute(config: Any, *, as_jsonl: bool, show_panels: bool) -> None:
 
     from rich.console import Console
 
-    from probe.runner import arun
     from probe.pipeline.sinks import (
         OutputClosed,
         Panels,
@@ -36,6 +35,7 @@ def execute(config: Any, *, as_jsonl: bool, show_panels: bool) -> None:
         StdoutJsonl,
         terminal_messages,
     )
+    from probe.runner import arun
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     sinks: list[Sink] = [Status(err, progress=not show_panels)]
