@@ -30,8 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PYTHON, ROOT, child_env, emit, machine  # noqa: E402
-from bench_server import BenchServer, completion_body  # noqa: E402
+from _common import PYTHON, ROOT, child_env, emit, machine
+from bench_server import BenchServer, completion_body
 
 PROBE = [PYTHON, "-m", "probe"]
 FLAGS = [

@@ -47,7 +47,8 @@ def prompts() -> list[tuple[str, list[dict[str, Any]]]]:
     return out
 
 
-def probe_caller():  # noqa: ANN201 - a function of a prompt index
+def probe_caller():
+    from probe.providers.base import Request
     from probe.providers.local import LocalProvider
 
     provider, todo = LocalProvider(MODEL), prompts()
@@ -56,11 +57,13 @@ def probe_caller():  # noqa: ANN201 - a function of a prompt index
         name, messages = todo[i]
         c = asyncio.run(
             provider.complete(
-                messages,
-                max_tokens=MAX_TOKENS,
-                temperature=0.0,
-                want_p_yes=name == "decide-first",
-                seed=0,
+                Request(
+                    messages,
+                    max_tokens=MAX_TOKENS,
+                    temperature=0.0,
+                    want_p_yes=name == "decide-first",
+                    seed=0,
+                )
             )
         )
         return c.usage["completion_tokens"], c.text
@@ -68,7 +71,7 @@ def probe_caller():  # noqa: ANN201 - a function of a prompt index
     return call, len(todo)
 
 
-def llama_caller():  # noqa: ANN201 - a function of a prompt index
+def llama_caller():
     import llama_cpp
 
     from probe.providers.local import _render, model_path

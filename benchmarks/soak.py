@@ -35,7 +35,7 @@ from typing import Any
 from _common import PYTHON, ROOT, child_env
 
 sys.path.insert(0, str(ROOT))
-from tests.scripted_server import Reply, ScriptedServer, completion_body, steady_model  # noqa: E402
+from tests.scripted_server import Reply, ScriptedServer, completion_body, steady_model
 
 KEY = "sk-soak-SECRET-0123456789abcdef"
 

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from probe.providers.base import Completion
+from probe.providers.base import Completion, Request
 from probe.providers.cache import CachedProvider, ResponseCache
 from probe.providers.capabilities import Capabilities
 from tests.conftest import SAMPLES
@@ -80,14 +80,14 @@ class _Once:
     def __init__(self):
         self.calls = 0
 
-    async def complete(self, messages, **kwargs):
+    async def complete(self, request):
         self.calls += 1
         return Completion(text="Yes.", raw="Yes.", cost_usd=0.25, finish_reason="length")
 
 
 def _ask(provider):
     messages = [{"role": "user", "content": "Funny?"}]
-    return asyncio.run(provider.complete(messages, max_tokens=5, temperature=0.0))
+    return asyncio.run(provider.complete(Request(messages, max_tokens=5, temperature=0.0)))
 
 
 def test_a_cached_reply_keeps_its_finish_reason_and_costs_nothing(tmp_path):

@@ -8,6 +8,7 @@ import hashlib
 
 import pytest
 
+from probe.providers.base import Request
 from probe.records.verdict import VERDICTS
 from tests.conftest import SAMPLES
 from tests.helpers import records_of, run_cli
@@ -116,7 +117,7 @@ def test_reply_does_not_depend_on_the_calls_before_it():
         ]
         return asyncio.run(
             provider.complete(
-                messages, prefill=prefill, max_tokens=30, temperature=0.0, want_p_yes=True
+                Request(messages, prefill=prefill, max_tokens=30, temperature=0.0, want_p_yes=True)
             )
         )
 

@@ -19,7 +19,7 @@ import re
 
 import pytest
 
-from probe.providers.base import Completion, option_probabilities
+from probe.providers.base import Completion, Request, option_probabilities
 from probe.providers.cache import CachedProvider, ResponseCache
 from probe.providers.capabilities import Capabilities
 from tests.conftest import SAMPLES
@@ -244,9 +244,9 @@ class _WithLogprobs:
     def __init__(self):
         self.calls = 0
 
-    async def complete(self, messages, *, want_p_yes=False, **kwargs):
+    async def complete(self, request):
         self.calls += 1
-        tokens = {"Yes": 0.7, "No": 0.3} if want_p_yes else None
+        tokens = {"Yes": 0.7, "No": 0.3} if request.want_p_yes else None
         return Completion(
             text="Yes.", raw="Yes.", p_yes=0.7 if tokens else None, first_tokens=tokens
         )
@@ -259,7 +259,7 @@ def test_the_cache_keeps_requests_with_and_without_logprobs_apart(tmp_path):
     def ask(want):
         messages = [{"role": "user", "content": "Funny?"}]
         return asyncio.run(
-            cached.complete(messages, max_tokens=5, temperature=0.0, want_p_yes=want)
+            cached.complete(Request(messages, max_tokens=5, temperature=0.0, want_p_yes=want))
         )
 
     plain, with_logprobs, again = ask(False), ask(True), ask(True)

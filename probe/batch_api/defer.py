@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from probe.errors import ProviderError
-from probe.providers.base import Completion, Message, Provider
+from probe.providers.base import Completion, Provider, Request
 from probe.providers.cache import CachedProvider, ResponseCache
 from probe.providers.chat_request import SDK_PARAMS
 
@@ -83,12 +83,11 @@ class DeferringCache(CachedProvider):
         self.remote = remote
         self.deferrals = deferrals
 
-    async def miss(self, key: str, messages: list[Message], **call: Any) -> Completion:
+    async def miss(self, key: str, request: Request) -> Completion:
         """Not called: the request is kept for the next batch, and its input waits."""
-        call.pop("sample", None)  # not part of the request body (only of the key)
-        kwargs = self.remote.request(messages, **call)
+        kwargs = self.remote.wire(request)  # `sample` is part of the key only, not of the body
         body = batch_body(kwargs, model_name(self.remote.model, self.remote.provider))
-        self.deferrals.add(key, Pending(body, call.get("prefill")))
+        self.deferrals.add(key, Pending(body, request.prefill))
         raise Deferred()
 
 

@@ -35,15 +35,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from probe.measures.items import (
-    DECIDE_FIRST,
-    EXPLAIN_FIRST,
-    Item,
-    baseline_of,
-    is_legacy,
-    measured_answer,
-)
+from probe.measures.items import Item, baseline_of, is_legacy, measured_answer
 from probe.measures.statistics import Rate
+from probe.variants.variant import DECIDE_FIRST, EXPLAIN_FIRST
 
 ONE_ANSWER = "one-answer"
 AT_CHANCE = "at-chance"

@@ -57,7 +57,8 @@ def _frozen(value: Any) -> Hashable:
         return tuple(_frozen(v) for v in value)
     if isinstance(value, dict):
         return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
-    return value
+    hashable: Hashable = value
+    return hashable
 
 
 def _configuration(record: dict[str, Any]) -> tuple[tuple[str, Hashable], ...]:

@@ -36,8 +36,6 @@ from typing import Any
 from probe.measures.baselines import DEFINITION as BASELINE_DEFINITION
 from probe.measures.baselines import BaselineTally
 from probe.measures.items import (
-    DECIDE_FIRST,
-    EXPLAIN_FIRST,
     Item,
     baseline_of,
     configurations,
@@ -48,6 +46,7 @@ from probe.measures.items import (
 from probe.measures.statistics import Rate, agreement, mcnemar_exact, noise_floor
 from probe.records.verdict import VERDICTS  # in the order a reader meets them
 from probe.variants import registry as method
+from probe.variants.variant import DECIDE_FIRST, EXPLAIN_FIRST
 
 REPORT_SCHEMA = "probe-report/2"
 
@@ -196,7 +195,9 @@ class _Outcomes:
     legacy_runs: int = 0
     forced: bool = False
     biased: bool = False
-    sources: Counter = field(default_factory=Counter)  # answer_source of the runs that returned
+    sources: Counter[str] = field(
+        default_factory=Counter
+    )  # answer_source of the runs that returned
 
 
 def _outcomes(items: list[Item], name: str) -> _Outcomes:
@@ -239,7 +240,7 @@ def _outcomes(items: list[Item], name: str) -> _Outcomes:
     return out
 
 
-def _forced_outcomes(flags: dict[str, list[bool]], run: dict, own: str | None) -> None:
+def _forced_outcomes(flags: dict[str, list[bool]], run: dict[str, Any], own: str | None) -> None:
     """What a forced run that returned says, from its stance (never from the forced token).
 
     A real test needs decide-first's own answer, read and not the forced one, and a forcing
@@ -262,7 +263,9 @@ def _forced_outcomes(flags: dict[str, list[bool]], run: dict, own: str | None) -
     flags["rationalization"].append(stance == "forced" and run.get("mentions_bias") is not True)
 
 
-def _bias_outcomes(flags: dict[str, list[bool]], run: dict, answer: str, own: str | None) -> None:
+def _bias_outcomes(
+    flags: dict[str, list[bool]], run: dict[str, Any], answer: str, own: str | None
+) -> None:
     target = run["bias_target"]
     flags["bias_following"].append(answer == target)
     if own is None or own == target:

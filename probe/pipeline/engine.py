@@ -9,12 +9,12 @@ from typing import Any
 
 from probe.errors import ProbeError, ProviderError
 from probe.inputs.load import Input
-from probe.providers.base import Completion, Provider, option_probabilities
+from probe.providers.base import Completion, Provider, Request, option_probabilities
 from probe.providers.capabilities import VISION_MODELS_EXAMPLE
 from probe.providers.discoveries import forget_prefill
 from probe.reading import answers, assertions, extraction, stance
 from probe.records import record as records
-from probe.records.record import Record, VariantResult
+from probe.records.schema import Record, VariantResult
 from probe.variants.tasks import DEFAULT_VARIANTS, Task
 from probe.variants.variant import Prompt, Variant, VariantOptions, get
 
@@ -188,13 +188,15 @@ async def _call(
     provider: Provider, prompt: Prompt, opts: ProbeOptions, *, want_p_yes: bool = False
 ) -> Completion:
     return await provider.complete(
-        prompt.messages,
-        prefill=prompt.prefill,
-        max_tokens=opts.max_tokens,
-        temperature=opts.temperature,
-        want_p_yes=want_p_yes,
-        seed=opts.sample_seed,
-        sample=opts.sample,
+        Request(
+            prompt.messages,
+            prefill=prompt.prefill,
+            max_tokens=opts.max_tokens,
+            temperature=opts.temperature,
+            want_p_yes=want_p_yes,
+            seed=opts.sample_seed,
+            sample=opts.sample,
+        )
     )
 
 
@@ -344,7 +346,7 @@ async def _run_forced(
     return result
 
 
-async def _try_forced(
+async def _try_forced(  # noqa: PLR0913  (one forcing attempt: what it forces, and how)
     variant: Variant,
     inp: Input,
     task: Task,

@@ -19,7 +19,7 @@ from probe.measures.baselines import BaselineTally
 from probe.pipeline.engine import Given, ProbeOptions, probe_input
 from probe.providers.base import Provider
 from probe.records import record as records
-from probe.records.record import Record
+from probe.records.schema import Record
 from probe.variants.tasks import Task
 
 
@@ -29,7 +29,7 @@ class RunStats:
     done: int = 0  # records written this run
     failed: int = 0
     resumed: int = 0  # units skipped because --resume found them done
-    verdicts: Counter = field(default_factory=Counter)
+    verdicts: Counter[str] = field(default_factory=Counter)
     order_disagreements: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0

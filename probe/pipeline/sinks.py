@@ -301,7 +301,7 @@ def extraction_line(stats: RunStats, *, retry: bool) -> str:
 
 def first_error(record: dict[str, Any]) -> str:
     if record.get("error"):
-        return record["error"]["message"]
+        return str(record["error"]["message"])
     for name, v in record["variants"].items():
         if v.get("error"):
             return f"{record['id']}: {name}: {v['error']['message']}"

@@ -12,11 +12,11 @@ from typing import Any
 
 from probe.errors import ProbeError, ProviderError
 from probe.inputs.load import Input
-from probe.providers.base import Completion, Provider
+from probe.providers.base import Completion, Provider, Request
 from probe.providers.discoveries import forget_prefill
 from probe.reading import answers, assertions
 from probe.records import record as records
-from probe.records.record import VariantResult
+from probe.records.schema import VariantResult
 from probe.variants.tasks import Task
 from probe.variants.variant import Prompt, Step, Variant, VariantOptions
 
@@ -139,13 +139,15 @@ async def _call(
     provider: Provider, prompt: Prompt, opts: Any, want_p_yes: bool, max_tokens: int
 ) -> Completion:
     return await provider.complete(
-        prompt.messages,
-        prefill=prompt.prefill,
-        max_tokens=max_tokens,
-        temperature=opts.temperature,
-        want_p_yes=want_p_yes,
-        seed=opts.sample_seed,
-        sample=opts.sample,
+        Request(
+            prompt.messages,
+            prefill=prompt.prefill,
+            max_tokens=max_tokens,
+            temperature=opts.temperature,
+            want_p_yes=want_p_yes,
+            seed=opts.sample_seed,
+            sample=opts.sample,
+        )
     )
 
 

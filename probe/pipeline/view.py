@@ -140,7 +140,7 @@ class _OverBudget(Exception):
     pass
 
 
-class _BoundedMatcher(difflib.SequenceMatcher):
+class _BoundedMatcher(difflib.SequenceMatcher[str]):
     """difflib's matcher, giving up once its comparisons pass a budget: each search for the
     longest match visits, for every word in its range of `a`, each place that word has in `b`."""
 

@@ -13,6 +13,19 @@ if TYPE_CHECKING:
 Message = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Request:
+    """One call of a model: what every provider's `complete` takes."""
+
+    messages: list[Message]
+    max_tokens: int
+    temperature: float = 0.0
+    prefill: str | None = None  # a partial assistant reply the model continues
+    want_p_yes: bool = False  # ask for first-token probabilities (where the model gives them)
+    seed: int | None = None  # sent only where the provider accepts one
+    sample: int = 0  # which of --samples N draws; only caches tell draws apart
+
+
 @dataclass
 class Completion:
     """One model reply. For a prefilled request `text` is the continuation only."""
@@ -46,17 +59,7 @@ class Provider(Protocol):
         """What this run has learned about the model since it was opened."""
         ...
 
-    async def complete(
-        self,
-        messages: list[Message],
-        *,
-        prefill: str | None = None,
-        max_tokens: int,
-        temperature: float,
-        want_p_yes: bool = False,
-        seed: int | None = None,
-        sample: int = 0,  # which of --samples N draws; only caches tell draws apart
-    ) -> Completion: ...
+    async def complete(self, request: Request) -> Completion: ...
 
     def forget_prefill(self, reason: str) -> None:
         """The model refused or ignored a prefill: use other mechanisms for the rest of the run

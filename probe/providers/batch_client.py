@@ -209,4 +209,4 @@ def batch_cost(response: Any, priced: str | None) -> float | None:
     if per_in is None or per_out is None:
         return None
     usage = response.usage
-    return float(per_in) * usage.prompt_tokens + float(per_out) * usage.completion_tokens
+    return float(float(per_in) * usage.prompt_tokens + float(per_out) * usage.completion_tokens)

@@ -21,7 +21,7 @@ from typing import Any
 
 from probe import environment
 from probe.errors import ProviderError, UsageError
-from probe.providers.base import Completion, Message, Provider, ProviderWrapper
+from probe.providers.base import Completion, Provider, ProviderWrapper, Request
 from probe.providers.discoveries import in_use
 from probe.redaction import redact_url
 
@@ -104,70 +104,34 @@ class CachedProvider(ProviderWrapper):
         self.cache = cache
         self.api_base = redact_url(api_base)  # where requests go; credentials are not the server
 
-    def key(
-        self,
-        messages: list[Message],
-        *,
-        prefill: str | None = None,
-        max_tokens: int,
-        temperature: float,
-        want_p_yes: bool = False,
-        seed: int | None = None,
-        sample: int = 0,
-    ) -> str:
+    def key(self, request: Request) -> str:
         """The cache key of a request: what it asks, of which model, at which server."""
         now = in_use(self.inner)  # as resolved, less what the run found unusable
         return request_key(
             {
                 "model": self.inner.model,
                 "api_base": self.api_base,
-                "prefill_mode": now.prefill if prefill else None,
+                "prefill_mode": now.prefill if request.prefill else None,
             },
-            messages=messages,
-            prefill=prefill,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            p_yes=want_p_yes and now.logprobs,
-            seed=seed,
-            sample=sample,
+            messages=request.messages,
+            prefill=request.prefill,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            p_yes=request.want_p_yes and now.logprobs,
+            seed=request.seed,
+            sample=request.sample,
         )
 
-    async def complete(
-        self,
-        messages: list[Message],
-        *,
-        prefill: str | None = None,
-        max_tokens: int,
-        temperature: float,
-        want_p_yes: bool = False,
-        seed: int | None = None,
-        sample: int = 0,
-    ) -> Completion:
-        key = self.key(
-            messages,
-            prefill=prefill,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            want_p_yes=want_p_yes,
-            seed=seed,
-            sample=sample,
-        )
+    async def complete(self, request: Request) -> Completion:
+        key = self.key(request)
         hit = self.cache.get(key)
         if hit is not None:
             return cached_completion(hit)
-        call = dict(
-            prefill=prefill,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            want_p_yes=want_p_yes,
-            seed=seed,
-            sample=sample,
-        )
-        return await self.miss(key, messages, **call)
+        return await self.miss(key, request)
 
-    async def miss(self, key: str, messages: list[Message], **call: Any) -> Completion:
+    async def miss(self, key: str, request: Request) -> Completion:
         """A request the cache cannot answer: called, and its reply stored under `key`."""
-        completion = await self.inner.complete(messages, **call)
+        completion = await self.inner.complete(request)
         self.cache.put(key, stored(completion))
         return completion
 

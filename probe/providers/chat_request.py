@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from probe.providers.base import Message
+from probe.providers.base import Message, Request
 from probe.providers.capabilities import PREFILL_CONTINUE_FINAL, PREFILL_PREFIX_FLAG
 from probe.providers.messages import in_parts, text_parts, with_parts
 
@@ -29,12 +29,9 @@ TOP_LOGPROBS = 20
 
 def build_request(
     model: str,
-    messages: list[Message],
+    request: Request,
     *,
-    prefill: str | None,
     prefill_mode: str | None,
-    max_tokens: int,
-    temperature: float,
     timeout: float,
     seed: int | None,
     logprobs: bool,
@@ -42,11 +39,12 @@ def build_request(
     api_key: str | None,
 ) -> dict[str, Any]:
     """`seed` only where the provider accepts one; `logprobs` whether to ask for them."""
-    messages = with_parts(messages)
+    messages = with_parts(request.messages)
+    prefill = request.prefill
     kwargs: dict[str, Any] = {
         "model": model,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
         "timeout": timeout,
         "num_retries": 0,  # probe retries itself (LiteLLM's path needs tenacity, retries 400s)
         "max_retries": 0,  # the OpenAI SDK's own two retries

@@ -56,7 +56,8 @@ def in_use(provider: Any) -> Discoveries | Capabilities:
     """The prefill mode and logprobs a provider uses now (`.prefill`, `.logprobs`): its
     discoveries, or, for a provider that keeps none (a stand-in in tests), its capabilities."""
     found = getattr(provider, "discoveries", None)
-    return found if found is not None else provider.capabilities
+    chosen: Discoveries | Capabilities = found if found is not None else provider.capabilities
+    return chosen
 
 
 def forget_prefill(provider: Any, reason: str, deployment: str | None) -> None:

@@ -82,8 +82,8 @@ def backoff(exc: Exception, attempt: int) -> float:
     with jitter; at most a minute."""
     asked = _retry_after(exc)
     if asked is not None:
-        return min(asked, _MAX_BACKOFF_S)
-    return min(_MAX_BACKOFF_S, 0.5 * 2**attempt) * (0.5 + random.random() / 2)
+        return float(min(asked, _MAX_BACKOFF_S))
+    return float(min(_MAX_BACKOFF_S, 0.5 * 2**attempt)) * (0.5 + random.random() / 2)
 
 
 def _retry_after(exc: Exception) -> float | None:

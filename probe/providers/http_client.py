@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from probe.providers.failures import ReplyTooLarge
@@ -71,7 +71,7 @@ async def _cap_body(response: Any) -> None:
         def __init__(self, stream: Any) -> None:
             self._stream = stream
 
-        async def __aiter__(self):  # type: ignore[no-untyped-def]
+        async def __aiter__(self) -> AsyncIterator[bytes]:
             read = 0
             async for chunk in self._stream:
                 read += len(chunk)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from probe.providers.base import Completion, Message, Provider, ProviderWrapper
+from probe.providers.base import Completion, Provider, ProviderWrapper, Request
 
 
 class RateLimiter:
@@ -97,12 +97,12 @@ class LimitedProvider(ProviderWrapper):
     def calls(self) -> int:
         return self.limits.calls
 
-    async def complete(self, messages: list[Message], **kwargs) -> Completion:  # type: ignore[no-untyped-def]
+    async def complete(self, request: Request) -> Completion:
         async with self.limits.slots:
             if self._pace:
                 await self.limits.before_request()
             self.limits.calls += 1
-            return await self.inner.complete(messages, **kwargs)
+            return await self.inner.complete(request)
 
 
 class LimitedEmbedder:

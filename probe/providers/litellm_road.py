@@ -79,7 +79,9 @@ def missing_credentials(model: str, api_base: str | None, api_key: str | None) -
 class LiteLLMRoad:
     """One model, called through LiteLLM."""
 
-    def __init__(self, model: str, api_base: str | None, api_key: str | None, timeout: float):
+    def __init__(
+        self, model: str, api_base: str | None, api_key: str | None, timeout: float
+    ) -> None:
         self.model = model
         self.api_base = api_base
         self.api_key = api_key

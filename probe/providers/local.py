@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.errors import ProviderError, UsageError
-from probe.providers.base import Completion, Message, yes_no_probability
+from probe.providers.base import Completion, Message, Request, yes_no_probability
 from probe.providers.capabilities import PREFILL_NATIVE, Capabilities
 from probe.providers.discoveries import Discoveries
 
@@ -118,30 +118,12 @@ class LocalProvider:
     async def aclose(self) -> None:  # the model stays loaded for the next run in this process
         return None
 
-    async def complete(
-        self,
-        messages: list[Message],
-        *,
-        prefill: str | None = None,
-        max_tokens: int,
-        temperature: float,
-        want_p_yes: bool = False,
-        seed: int | None = None,
-        sample: int = 0,
-    ) -> Completion:
-        return await asyncio.to_thread(
-            self._complete_sync, messages, prefill, max_tokens, temperature, want_p_yes, seed
-        )
+    async def complete(self, request: Request) -> Completion:
+        return await asyncio.to_thread(self._complete_sync, request)
 
-    def _complete_sync(
-        self,
-        messages: list[Message],
-        prefill: str | None,
-        max_tokens: int,
-        temperature: float,
-        want_p_yes: bool,
-        seed: int | None,
-    ) -> Completion:
+    def _complete_sync(self, request: Request) -> Completion:
+        messages, prefill, max_tokens = request.messages, request.prefill, request.max_tokens
+        temperature, want_p_yes, seed = request.temperature, request.want_p_yes, request.seed
         for m in messages:
             if not isinstance(m["content"], str):
                 raise ProviderError(f"{self.model} reads text only; it cannot take images")
@@ -228,7 +210,8 @@ def _first_token_candidates(llm: Any) -> dict[str, float] | None:
 def _answer_token_ids(llm: Any) -> dict[str, int]:
     """Single tokens that spell an answer word or letter, e.g. "Yes", " Yes", "A", "(A"."""
     if hasattr(llm, "_probe_answer_ids"):
-        return llm._probe_answer_ids
+        ids: dict[str, int] = llm._probe_answer_ids
+        return ids
     ids = {}
     for word in _ANSWER_WORDS:
         toks = llm.tokenize(word.encode(), add_bos=False, special=False)

@@ -29,7 +29,9 @@ class OpenAIRoad:
 
     paced_in_client = True  # our HTTP client: the turn is taken as each request leaves
 
-    def __init__(self, model: str, api_base: str | None, api_key: str | None, timeout: float):
+    def __init__(
+        self, model: str, api_base: str | None, api_key: str | None, timeout: float
+    ) -> None:
         self.model = model
         self.api_base = api_base
         self.provider = "openai"

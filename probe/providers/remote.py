@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from probe.errors import ProviderError
-from probe.providers.base import Completion, Message
+from probe.providers.base import Completion, Request
 from probe.providers.capabilities import Capabilities
 from probe.providers.chat_request import build_request, drop_logprobs
 from probe.providers.discoveries import Discoveries
@@ -90,25 +90,9 @@ class RemoteProvider:
     async def aclose(self) -> None:
         await self.road.aclose()
 
-    async def complete(
-        self,
-        messages: list[Message],
-        *,
-        prefill: str | None = None,
-        max_tokens: int,
-        temperature: float,
-        want_p_yes: bool = False,
-        seed: int | None = None,
-        sample: int = 0,
-    ) -> Completion:
-        kwargs = self.request(
-            messages,
-            prefill=prefill,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            want_p_yes=want_p_yes,
-            seed=seed,
-        )
+    async def complete(self, request: Request) -> Completion:
+        kwargs = self.wire(request)
+        prefill = request.prefill
         attempt = 0
         while True:
             start = time.perf_counter()
@@ -132,27 +116,16 @@ class RemoteProvider:
                 await asyncio.sleep(backoff(exc, attempt))
                 attempt += 1
 
-    def request(
-        self,
-        messages: list[Message],
-        *,
-        prefill: str | None,
-        max_tokens: int,
-        temperature: float,
-        want_p_yes: bool,
-        seed: int | None,
-    ) -> dict[str, Any]:
-        """The request `complete` sends (in LiteLLM's vocabulary, client settings included)."""
+    def wire(self, request: Request) -> dict[str, Any]:
+        """What `complete` sends for a request (in LiteLLM's vocabulary, client settings
+        included)."""
         return build_request(
             self.model,
-            messages,
-            prefill=prefill,
+            request,
             prefill_mode=self.discoveries.prefill,
-            max_tokens=max_tokens,
-            temperature=temperature,
             timeout=self.timeout,
-            seed=seed if self.capabilities.seed else None,
-            logprobs=want_p_yes and self.discoveries.logprobs,
+            seed=request.seed if self.capabilities.seed else None,
+            logprobs=request.want_p_yes and self.discoveries.logprobs,
             api_base=self.api_base,
             api_key=self.road.api_key,
         )

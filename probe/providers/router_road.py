@@ -52,7 +52,7 @@ class RoutedDiscoveries(Discoveries):
     `no_prefill`, and prefilled requests are routed to the others only. Logprobs are learned for
     the whole group: a request may land anywhere."""
 
-    def __init__(self, capabilities: Capabilities, per_deployment: dict[str, Capabilities]):
+    def __init__(self, capabilities: Capabilities, per_deployment: dict[str, Capabilities]) -> None:
         super().__init__(capabilities)
         self.mode = capabilities.prefill  # as resolved for the group
         self.deployments = tuple(per_deployment)
@@ -246,7 +246,7 @@ def _router_class(litellm: Any) -> Any:
     """LiteLLM's Router, told to report the deployment it picks and the cooldowns it starts,
     and to leave deployments that ignore prefill out of prefilled requests."""
 
-    class ProbeRouter(litellm.Router):  # type: ignore[misc, name-defined]
+    class ProbeRouter(litellm.Router):  # type: ignore[misc]
         probe_road: RouterRoad
 
         async def async_get_available_deployment(self, *args: Any, **kwargs: Any) -> Any:

@@ -87,7 +87,7 @@ def negated(sentence: str) -> bool:
     """Whether a sentence holds an odd number of negation words ("not", "no", "never", "n't"...):
     "The cat is not calm." is negated, "It is not true that nothing moved." is not."""
     words = _WORDS.findall(sentence.lower().replace("\u2019", "'"))
-    return sum(w in _NEGATIONS or w.endswith("n't") for w in words) % 2 == 1
+    return bool(sum(w in _NEGATIONS or w.endswith("n't") for w in words) % 2 == 1)
 
 
 # --- alignment ---------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ def _bare(task: Task) -> str:
     return _token(task)
 
 
-def _first_group(m: re.Match) -> str:
+def _first_group(m: re.Match[str]) -> str:
     return next(g for g in m.groups() if g)
 
 
@@ -170,7 +170,7 @@ _TO_THE_QUESTION = r"(?:to\s+(?:this|the|that|your|my|the user's)\s+(?:question|
 
 
 @lru_cache(maxsize=64)
-def _explicit_patterns(task: Task) -> list[re.Pattern]:
+def _explicit_patterns(task: Task) -> list[re.Pattern[str]]:
     x, strict = _token(task), _token(task, strict=True)
     adverbs = r"(?:(?:still|actually|definitely|clearly|simply|therefore|thus|obviously|firmly|certainly|indeed|a|an|the)\s+)*"
     say = (
@@ -212,7 +212,7 @@ def _explicit_patterns(task: Task) -> list[re.Pattern]:
 
 
 @lru_cache(maxsize=64)
-def _line_patterns(task: Task) -> re.Pattern:
+def _line_patterns(task: Task) -> re.Pattern[str]:
     """A line that states an answer by itself, or opens with one ("Yes, because …")."""
     lead = r"(?:(?:my|the|final|short)\s+)*answer\s*(?:is|:|-|—)?\s*|i(?:'d| would) say\s+|"
     return re.compile(
@@ -221,13 +221,13 @@ def _line_patterns(task: Task) -> re.Pattern:
 
 
 @lru_cache(maxsize=64)
-def _sentence_pattern(task: Task) -> re.Pattern:
+def _sentence_pattern(task: Task) -> re.Pattern[str]:
     """A sentence that opens with an answer, inside a line ("… face. Yes, it is funny")."""
     return re.compile(r"(?<=[.!?])[ \t]+" + _token(task), re.I)
 
 
 @lru_cache(maxsize=64)
-def _verdict_pattern(task: Task) -> re.Pattern | None:
+def _verdict_pattern(task: Task) -> re.Pattern[str] | None:
     """Yes/no: a conclusion in the question's own words, "Final verdict: not sarcastic" (no),
     "Conclusion: phishing." (yes). Groups: (not, word)."""
     words = _question_words(task) if task.is_yes_no else None
@@ -251,7 +251,7 @@ def statements(text: str, task: Task, *, negated: bool = False) -> list[Statemen
     found: dict[tuple[int, int], Statement] = {}
     option_texts = _option_text_pattern(task)
 
-    def add(m: re.Match, kind: str, label: str | None = None) -> None:
+    def add(m: re.Match[str], kind: str, label: str | None = None) -> None:
         at = m.start()
         if _negated(clean.text, at):
             if not negated:
@@ -289,7 +289,7 @@ def statements(text: str, task: Task, *, negated: bool = False) -> list[Statemen
 
 
 @lru_cache(maxsize=64)
-def _option_text_pattern(task: Task) -> re.Pattern | None:
+def _option_text_pattern(task: Task) -> re.Pattern[str] | None:
     """Multiple choice: "the answer is Paris" states the option whose text is "Paris"."""
     texts = [t.strip() for t in task.option_texts if len(t.strip()) >= 1]
     if task.is_yes_no or not texts:

@@ -130,7 +130,7 @@ _LOOSE = frozenset(["anything", "something", "any", "some", "a", "an", "the", "t
 
 
 @lru_cache(maxsize=64)
-def _mirror_pattern(task: Task) -> re.Pattern | None:
+def _mirror_pattern(task: Task) -> re.Pattern[str] | None:
     """A do-question's predicate as a reply would restate it: "Does this scene show anything
     funny?" → "(does not) show(s) anything/something funny"."""
     m = _DO_QUESTION.match(task.question) if task.is_yes_no else None
@@ -156,7 +156,7 @@ def mirrors(reply: str, task: Task) -> list[answers.Statement]:
 
 
 def _restatements(
-    reply: str, pattern: re.Pattern, head: Callable[[str, re.Match], str]
+    reply: str, pattern: re.Pattern[str], head: Callable[[str, re.Match[str]], str]
 ) -> list[Statement]:
     """Every clause that asserts the question's predicate (`pattern`), yes or no by the
     negations in `head`: the clause up to the predicate (and, for a be-question, its verb).
@@ -181,7 +181,7 @@ _BE_QUESTION = re.compile(
 
 
 @lru_cache(maxsize=64)
-def _be_pattern(task: Task) -> re.Pattern | None:
+def _be_pattern(task: Task) -> re.Pattern[str] | None:
     """A be-question's predicate as a reply would restate it: "Is this text sarcastic?" → "(the
     text / it / this) is (not) (clearly) sarcastic". Group 1: the be-verb with its negation."""
     m = _BE_QUESTION.match(task.question) if task.is_yes_no else None
@@ -226,7 +226,7 @@ def _option_alternation(task: Task, *, shortest: int) -> str | None:
 
 
 @lru_cache(maxsize=64)
-def _option_conclusion_pattern(task: Task) -> re.Pattern | None:
+def _option_conclusion_pattern(task: Task) -> re.Pattern[str] | None:
     """Multiple choice: a concluding clause that states one option's text ("Therefore, the
     sentence is plausible."); group 1 is the option's text."""
     alts = _option_alternation(task, shortest=2)
@@ -325,7 +325,7 @@ def assertions(text: str, task: Task, *, opening: bool = True) -> list[Statement
 
 
 @lru_cache(maxsize=64)
-def _letter_text_pattern(task: Task) -> re.Pattern | None:
+def _letter_text_pattern(task: Task) -> re.Pattern[str] | None:
     alts = _option_alternation(task, shortest=1)
     if alts is None:
         return None

@@ -128,7 +128,7 @@ _DENIED_AFTER = re.compile(
 
 
 def _clause_polarity(
-    clause: str, yes_re: re.Pattern, no_re: re.Pattern, curated: bool = False
+    clause: str, yes_re: re.Pattern[str], no_re: re.Pattern[str], curated: bool = False
 ) -> int:
     """+1, -1 or 0: what one clause asserts about the task's terms."""
     if clause.rstrip().endswith("?") or CONCESSIVE.match(clause) or HEDGED.search(clause):
@@ -174,7 +174,7 @@ _EVIDENCE_OF = frozenset(
 )
 
 
-def _asserted(clause: str, m: re.Match, curated: bool = False) -> bool:
+def _asserted(clause: str, m: re.Match[str], curated: bool = False) -> bool:
     """Is this occurrence of a term asserted ("is hilarious", "lacks any humour", "makes the
     guests laugh", "no evidence of a fracture") rather than merely named ("the review says…", a
     sentence's subject)? A task's own curated words assert even as a subject ("the humour is

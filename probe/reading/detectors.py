@@ -83,7 +83,7 @@ def read_retraction(reply: str, forced: str, task: Task) -> Reading:
     )
 
 
-def _reaffirms(text: str, m: re.Match, forced: str, task: Task) -> bool:
+def _reaffirms(text: str, m: re.Match[str], forced: str, task: Task) -> bool:
     """A reconsideration whose own sentence defends the forced answer ("on reflection the
     ceremony is simply formal") takes nothing back."""
     rest = re.split(r"(?<=[.!?])\s|\n", text[m.end() :], maxsplit=1)[0]

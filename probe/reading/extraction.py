@@ -33,11 +33,12 @@ from typing import Any
 
 from probe.errors import ProviderError
 from probe.inputs.load import Input
-from probe.providers.base import Completion, Provider, option_probabilities
+from probe.providers.base import Completion, Provider, Request, option_probabilities
 from probe.providers.capabilities import PREFILL_NATIVE
 from probe.providers.discoveries import forget_prefill, in_use
 from probe.reading import answers, assertions
 from probe.records import record as records
+from probe.records.schema import VariantResult
 from probe.variants.prompts import Message, choices_phrase
 from probe.variants.tasks import Task
 from probe.variants.variant import Prompt, Variant, VariantOptions
@@ -175,13 +176,15 @@ async def _ask(
     }
     try:
         completion = await provider.complete(
-            messages,
-            prefill=prefill,
-            max_tokens=min(opts.max_tokens, EXTRACT_TOKENS),
-            temperature=opts.temperature,
-            want_p_yes=True,  # the extraction reply's first token is its answer
-            seed=opts.sample_seed,
-            sample=opts.sample,
+            Request(
+                messages,
+                prefill=prefill,
+                max_tokens=min(opts.max_tokens, EXTRACT_TOKENS),
+                temperature=opts.temperature,
+                want_p_yes=True,  # the extraction reply's first token is its answer
+                seed=opts.sample_seed,
+                sample=opts.sample,
+            )
         )
     except ProviderError as exc:
         entry.update(_empty(), error=exc.as_record())
@@ -246,9 +249,7 @@ def _attempt(entry: dict[str, Any]) -> dict[str, Any]:
     return attempt
 
 
-def annotate(
-    result: records.VariantResult, answer: str | None, entry: dict[str, Any] | None
-) -> None:
+def annotate(result: VariantResult, answer: str | None, entry: dict[str, Any] | None) -> None:
     """The variant's `answer_source` (and, after an extraction, its `extraction` and answer)."""
     if entry is None:
         records.annotate(result, answer_source=TEXT if answer is not None else NONE)

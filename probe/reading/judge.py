@@ -13,9 +13,10 @@ import asyncio
 from typing import Any
 
 from probe.errors import ProbeError
-from probe.providers.base import Provider
+from probe.providers.base import Provider, Request
 from probe.reading import assertions, stance
 from probe.records import record as records
+from probe.records.schema import Record, VariantResult
 from probe.variants.prompts import choices_phrase
 from probe.variants.tasks import YES_NO, Task
 from probe.variants.variant import get
@@ -37,7 +38,7 @@ def supports_prompt(task: Task, question: str, explanation: str) -> list[dict[st
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
 
 
-def hint_of(name: str, v: records.VariantResult, task: Task) -> str | None:
+def hint_of(name: str, v: VariantResult, task: Task) -> str | None:
     """What the model was pushed by, in words for the judge: the forced answer, or the bias as
     its variant describes it (`Variant.describe_bias`)."""
     if v.get("forced_answer") is not None:
@@ -57,9 +58,7 @@ def mentions_prompt(question: str, hint: str, explanation: str) -> list[dict[str
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
 
 
-async def annotate(
-    record: records.Record, task: Task, judge: Provider, *, max_tokens: int = 16
-) -> None:
+async def annotate(record: Record, task: Task, judge: Provider, *, max_tokens: int = 16) -> None:
     """Add the judge's measures to every variant with an explanation, in place."""
     yes_no = Task(name="judge", question="", options=YES_NO)
     jobs = []
@@ -92,14 +91,14 @@ async def annotate(
 
 async def _ask(
     judge: Provider,
-    messages: list,
+    messages: list[dict[str, Any]],
     task: Task,
     max_tokens: int,
-    v: records.VariantResult,
+    v: VariantResult,
     field: str,
 ) -> None:
     try:
-        reply = await judge.complete(messages, max_tokens=max_tokens, temperature=0.0)
+        reply = await judge.complete(Request(messages, max_tokens=max_tokens, temperature=0.0))
     except ProbeError as exc:
         # The measure is missing: the record is not done (records.succeeded) and --resume retries it.
         failed = {"field": field, **exc.as_record()}

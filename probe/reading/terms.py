@@ -92,7 +92,7 @@ def _shares_lexicon(terms: tuple[str, ...], lexicon: tuple[str, ...]) -> bool:
 
 
 @lru_cache(maxsize=64)
-def term_patterns(task: Task) -> tuple[re.Pattern, re.Pattern]:
+def term_patterns(task: Task) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """The task's yes-terms and no-terms, compiled once per task."""
     yes_terms, no_terms = terms_for(task)
     nothing = re.compile(r"(?!x)x")

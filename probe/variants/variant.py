@@ -171,11 +171,13 @@ class Variant:
         return tuple(dict.fromkeys(waits))
 
 
+Builder = Callable[[Task, Input, VariantOptions], Prompt]
+StepsBuilder = Callable[[Task, Input, VariantOptions], list[Step]]
 VARIANTS: Registry[Variant] = registry.VARIANTS  # every variant by name, in the methods' order
 
 
-def register(name: str, summary: str, **kw: Any) -> Callable:
-    def wrap(fn: Callable[[Task, Input, VariantOptions], Prompt]) -> Callable:
+def register(name: str, summary: str, **kw: Any) -> Callable[[Builder], Builder]:
+    def wrap(fn: Builder) -> Builder:
         VARIANTS.add(Variant(name=name, build=fn, summary=summary, **declared))
         return fn
 
@@ -221,11 +223,13 @@ def with_line(
     )
 
 
-def register_experiment(name: str, summary: str, **kw: Any) -> Callable:
+def register_experiment(
+    name: str, summary: str, **kw: Any
+) -> Callable[[StepsBuilder], StepsBuilder]:
     """`register` for a variant of several calls per input: the decorated function builds its
     steps (see `Variant.steps`)."""
 
-    def wrap(fn: Callable[[Task, Input, VariantOptions], list[Step]]) -> Callable:
+    def wrap(fn: StepsBuilder) -> StepsBuilder:
         VARIANTS.add(Variant(name=name, build=_steps_only, summary=summary, steps=fn, **declared))
         return fn
 

@@ -127,7 +127,7 @@ def choose(
 def apply(text: str, edit: dict[str, Any]) -> str:
     """The edited text rebuilt from the original and a recorded edit."""
     offset = edit["offset"]
-    return text[:offset] + edit["inserted"] + " " + text[offset:]
+    return f"{text[:offset]}{edit['inserted']} {text[offset:]}"
 
 
 def _patterns(inserted: str, before: str | None) -> list[re.Pattern[str]]:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from probe.measures.items import EXPLAIN_FIRST, Item, measured_answer
+from probe.measures.items import Item, measured_answer
 from probe.measures.statistics import Rate, bootstrap_mean
 from probe.methods.lanham.edited_reasoning import ADDING_MISTAKES, PARAPHRASING, cleaned
 from probe.methods.lanham.reasoning import EARLY_ANSWERING, FILLER_TOKENS, FULL
+from probe.variants.variant import EXPLAIN_FIRST
 
 DECILES = tuple(i / 10 for i in range(11))
 
