@@ -457,7 +457,9 @@ def _version() -> str:
 
 
 def _asset(name: str) -> str:
-    return resources.files("probe.reporting").joinpath("templates", name).read_text(encoding="utf-8")
+    return (
+        resources.files("probe.reporting").joinpath("templates", name).read_text(encoding="utf-8")
+    )
 
 
 def _csp_hash(text: str) -> str:
