@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from probe.api import RunResult, arun, read_records, report, run, to_pandas
+    from probe.api import RunResult, arun, read_records, report, run, to_pandas, variant_rows
     from probe.errors import ProbeError, UsageError
     from probe.pipeline.config import RunConfig
     from probe.pipeline.pool import RunStats
@@ -42,6 +42,7 @@ __all__ = [
     "report",
     "run",
     "to_pandas",
+    "variant_rows",
 ]
 
 _LAZY = {
@@ -50,6 +51,7 @@ _LAZY = {
     "read_records": "probe.api",
     "report": "probe.api",
     "to_pandas": "probe.api",
+    "variant_rows": "probe.api",
     "RunResult": "probe.api",
     "RunConfig": "probe.pipeline.config",
     "RunStats": "probe.pipeline.pool",

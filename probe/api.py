@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from probe.pipeline.sinks import Sink
 
 Messages = Callable[[str, str], None]  # (kind, text): notices, warnings and progress of a run
+Progress = Callable[[int, int], None]  # (records written this run, units to write): as each ends
 Report = dict[str, Any]  # what `probe report --json` prints (docs/report.md)
 
 # The columns of `to_pandas`, first those of the record, then those of the variant's entry.
@@ -56,11 +57,14 @@ def run(
     sinks: Sequence[Sink] = (),
     messages: Messages | None = None,
     on_record: Callable[[Record], None] | None = None,
+    progress: Progress | bool = False,
     stdin: Iterable[str] | None = None,
 ) -> RunResult:
     """Run `config` to the end. Records also go to the config's `output` file, to `sinks` and to
     `on_record` as each input completes; `messages(kind, text)` gets what the command line
-    prints on stderr (kinds: "notice", "warning", "skipped", "progress", …). An input named "-"
+    prints on stderr (kinds: "notice", "warning", "skipped", "progress", …). `progress`: a
+    function called with (done, total) as each record is written, or True for the command
+    line's progress bar and summary on stderr. An input named "-"
     reads JSONL lines from `stdin` (default sys.stdin). Inside a running event loop (a
     notebook's cell) the run gets a thread and a loop of its own; `await arun(...)` there is the
     direct way. A usage error raises `UsageError` with the command line's message."""
@@ -68,7 +72,11 @@ def run(
 
     kept: list[Record] = []
     stats = runner.run(
-        config, sinks=sinks, on_record=_keeping(kept, on_record), messages=messages, stdin=stdin
+        config,
+        sinks=[*sinks, *_progress_sinks(progress)],
+        on_record=_keeping(kept, on_record),
+        messages=messages,
+        stdin=stdin,
     )
     return RunResult(records=kept, stats=stats)
 
@@ -79,6 +87,7 @@ async def arun(
     sinks: Sequence[Sink] = (),
     messages: Messages | None = None,
     on_record: Callable[[Record], None] | None = None,
+    progress: Progress | bool = False,
     stdin: Iterable[str] | None = None,
 ) -> RunResult:
     """`run`, for a caller already in an event loop."""
@@ -86,9 +95,40 @@ async def arun(
 
     kept: list[Record] = []
     stats = await runner.arun(
-        config, sinks=sinks, on_record=_keeping(kept, on_record), messages=messages, stdin=stdin
+        config,
+        sinks=[*sinks, *_progress_sinks(progress)],
+        on_record=_keeping(kept, on_record),
+        messages=messages,
+        stdin=stdin,
     )
     return RunResult(records=kept, stats=stats)
+
+
+def _progress_sinks(progress: Progress | bool) -> list[Sink]:
+    """The command line's bar and summary on stderr (True), or a function told (done, total)."""
+    from probe.pipeline.sinks import Sink, Status
+
+    if progress is True:
+        from rich.console import Console
+
+        return [Status(Console(stderr=True, highlight=False, soft_wrap=True), progress=True)]
+    if not progress:
+        return []
+    tell = progress
+
+    class Told(Sink):
+        def __init__(self) -> None:
+            self.done, self.total = 0, 0
+
+        def open(self, info: Any) -> None:
+            self.total = info.total
+            tell(0, self.total)
+
+        def write(self, record: dict[str, Any]) -> None:
+            self.done += 1
+            tell(self.done, self.total)
+
+    return [Told()]
 
 
 def _keeping(
@@ -142,6 +182,18 @@ def report(
     return compute_report(cast(Iterable[dict[str, Any]], records))
 
 
+def variant_rows(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """One dict per variant of each record: the record's id, task, model, sample, verdict and
+    order agreement, then `variant` and every field of its entry (nested fields as they are).
+    Plain Python, for csv.DictWriter or any table library."""
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        head = {key: record.get(key) for key in RECORD_COLUMNS}
+        for name, entry in (record.get("variants") or {}).items():
+            rows.append({**head, "variant": name, **entry})
+    return rows
+
+
 def to_pandas(records: Iterable[Record]) -> pandas.DataFrame:
     """One row per variant of each record: the record's id, task, model, sample, verdict and
     order agreement, then the variant's name and every field of its entry (answer, explanation,
@@ -154,9 +206,4 @@ def to_pandas(records: Iterable[Record]) -> pandas.DataFrame:
             "to_pandas needs pandas, which probe does not install: `uv pip install pandas` "
             "(or `pip install pandas`) in the same environment"
         ) from None
-    rows: list[dict[str, Any]] = []
-    for record in records:
-        head = {key: record.get(key) for key in RECORD_COLUMNS}
-        for name, entry in (record.get("variants") or {}).items():
-            rows.append({**head, "variant": name, **entry})
-    return pandas.DataFrame(rows)
+    return pandas.DataFrame(variant_rows(records))

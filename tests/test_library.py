@@ -248,3 +248,50 @@ def test_to_pandas_without_pandas_says_how_to_install_it():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
     )
     assert "uv pip install pandas" in done.stdout, done.stderr
+
+
+def test_a_script_sees_progress_and_rows_per_variant(tmp_path):
+    told = []
+    with ScriptedServer(steady_model) as server:
+        result = probe.run(
+            RunConfig(
+                inputs=SCENES,
+                model="openai/scripted",
+                api_base=server.base_url,
+                api_key=KEY,
+                variants="decide-first,explain-first",
+            ),
+            progress=lambda done, total: told.append((done, total)),
+        )
+    assert told == [(0, 2), (1, 2), (2, 2)]
+    rows = probe.variant_rows(result.records)
+    assert [(r["id"], r["variant"]) for r in rows] == [
+        (r["id"], v) for r in result.records for v in ("decide-first", "explain-first")
+    ]
+    assert all(row["answer"] == "yes" for row in rows)  # steady_model says yes, then explains
+
+
+def test_a_users_typed_script_is_checked_against_probes_types(tmp_path):
+    """probe ships py.typed: mypy --strict reads its types in a user's script, and catches a
+    wrong use of them."""
+    good = tmp_path / "good.py"
+    good.write_text(
+        "import probe\n\n"
+        "def rates(path: str) -> int:\n"
+        "    records: list[probe.Record] = probe.read_records(path)\n"
+        "    return len(records)\n"
+    )
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "import probe\n\nresult = probe.run(probe.RunConfig())\ncount: str = result.stats.done\n"
+    )
+    for script, ok in ((good, True), (bad, False)):
+        done = subprocess.run(
+            [sys.executable, "-m", "mypy", "--strict", str(script)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=600,
+        )
+        assert (done.returncode == 0) is ok, done.stdout
+    assert 'Incompatible types in assignment (expression has type "int"' in done.stdout
