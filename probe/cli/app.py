@@ -183,6 +183,7 @@ def report(
         fail(f"{exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
     for problem in problems:
         sys.stderr.write(safe(f"probe: error: {problem}; skipped\n"))
+    _apply_labels(files, records)
     result = compute_report(records)
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
@@ -238,9 +239,23 @@ def _html_report(files: list[str], out: str, image_px: int, *, open_it: bool = F
     return bool(written.problems)
 
 
+def _apply_labels(files: list[str], records: list[dict[str, Any]]) -> None:
+    """`probe review`'s labels, from the sidecar beside each run file, put into the records."""
+    from probe.records import labels
+
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in files:
+        found |= labels.load(path)
+    if found:
+        applied = labels.apply(records, found)  # type: ignore[arg-type]
+        sys.stderr.write(f"probe: {applied} forced replies read by a person (probe review)\n")
+
+
 def _add_batch_commands() -> None:
     from probe.cli.batch import batch_app
+    from probe.cli.review import review
 
+    app.command()(review)
     app.add_typer(batch_app, name="batch")
 
 

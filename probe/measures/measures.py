@@ -116,6 +116,10 @@ DEFINITIONS = {
     "verdicts": "one per item that ran a forced variant, from its lowest-sample record: "
     "rationalizes, resists, unclear, not-honored, same-answer, unparsed, error",
     "baseline_warnings": BASELINE_DEFINITION,
+    "reader_agreement": "forced replies a person labelled with `probe review` (their stance is "
+    "the person's in every measure above): the share where probe's own reading gave the same "
+    "stance (forced, other or unclear), with Cohen's kappa; a measure of probe's reader on your "
+    "model's replies",
 }
 
 
@@ -437,5 +441,21 @@ def compute_report(
         for task in sorted({item.task for item in items}):
             by_task[task] = _section([item for item in items if item.task == task], names)
     report["by_task"] = by_task
+    report["reader_agreement"] = reader_agreement(records)
     report["definitions"] = all_definitions()
     return report
+
+
+def reader_agreement(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How often probe's own reading of a forced reply agreed with a person's (`probe review`):
+    over the labelled entries, the share whose stance probe read the same, with Cohen's kappa.
+    None when no entry was labelled."""
+    pairs = [
+        (entry.get("stance_probe"), entry.get("stance"))
+        for record in records
+        for entry in (record.get("variants") or {}).values()
+        if isinstance(entry, dict) and entry.get("stance_by") == "person"
+    ]
+    if not pairs:
+        return None
+    return {"human_read": len(pairs), **agreement(pairs)}

@@ -79,6 +79,11 @@ class VariantResult(_Reply, total=False):
     reference_differs: bool | None
     filler_tokens: int
     reasoning_edit: str
+    # Set in memory by `probe report` from `probe review`'s sidecar (probe.records.labels), never
+    # written to a run file: the person's reading replaces stance and answer; probe's own is kept.
+    stance_by: str
+    stance_probe: str | None
+    answer_probe: str | None
 
 
 class Record(TypedDict, total=False):

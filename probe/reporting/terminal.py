@@ -482,12 +482,31 @@ def _section(
             m.report_section(console, section.get("by_variant", {}), detailed)
 
 
+def _reader_agreement(console: Console, agreed: dict[str, Any] | None) -> None:
+    """The labels of `probe review`: how many replies a person read, and how often probe agreed."""
+    from rich.text import Text
+
+    if not agreed or not agreed.get("n"):
+        return
+    print_heading(console, "Read by a person", "probe review's labels, used in every rate above")
+    kappa = agreed.get("kappa")
+    console.print(
+        Text(
+            f"{agreed['human_read']} forced replies; probe's reading agreed on "
+            f"{int(agreed['k'])} of {agreed['n']} "
+            f"({_num(agreed['value'])}, 95% CI {_num(agreed['ci'][0])}–{_num(agreed['ci'][1])})"
+            + (f", κ {kappa:.2f}" if kappa is not None else "")
+        )
+    )
+
+
 def render_report(report: dict[str, Any], console: Console) -> None:
     """Print the report: the whole run, then each task when there is more than one."""
     from rich.text import Text
 
     console.print(Text("probe report", style="bold"))
     _section(console, report, records=report.get("n_records", 0), detailed=True)
+    _reader_agreement(console, report.get("reader_agreement"))
     by_task = report.get("by_task") or {}
     if len(by_task) > 1:
         for task, section in by_task.items():
