@@ -14,7 +14,7 @@ import typer
 
 from probe import __version__
 from probe.cli.execute import execute, fail
-from probe.cli.options import Inputs, with_run_options
+from probe.cli.options import FLAG, VARIANTS_PANEL, Command, Group, Inputs, with_run_options
 from probe.errors import (
     EXIT_OK,
     EXIT_SOME_FAILED,
@@ -24,6 +24,7 @@ from probe.errors import (
 
 app = typer.Typer(
     name="probe",
+    cls=Group,
     help=(
         "Force a model's answer and watch whether its explanation follows.\n\n"
         "Runs each input as decide-first, forced (first answer forced) and explain-first, "
@@ -48,14 +49,18 @@ def main(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version",
+            callback=_version,
+            is_eager=True,
+            metavar=FLAG,
+            help="Show the version and exit.",
         ),
     ] = False,
 ) -> None:
     """Counterfactual explanation prober."""
 
 
-@app.command()
+@app.command(cls=Command)
 @with_run_options
 def funny(inputs: Inputs, **options: Any) -> None:
     """Does the input show anything funny? Probe the answer and its explanation."""
@@ -64,7 +69,7 @@ def funny(inputs: Inputs, **options: Any) -> None:
     _probe(FUNNY, inputs, options)
 
 
-@app.command()
+@app.command(cls=Command)
 @with_run_options
 def ask(
     words: Annotated[
@@ -80,6 +85,8 @@ def ask(
         typer.Option(
             "--task",
             "-t",
+            metavar="TASK",
+            rich_help_panel=VARIANTS_PANEL,
             help="A built-in task (`probe tasks`) or a TOML task file, instead of a QUESTION.",
             show_default=False,
         ),
@@ -108,7 +115,7 @@ def ask(
     _probe(task, inputs, options)
 
 
-@app.command()
+@app.command(cls=Command)
 def tasks() -> None:
     """List the built-in tasks, the research methods and their prompt variants."""
     from rich.console import Console
@@ -139,12 +146,17 @@ def tasks() -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(cls=Command)
 def report(
     files: Annotated[
-        list[str], typer.Argument(help="JSONL files of probe records.", show_default=False)
+        list[str],
+        typer.Argument(
+            metavar="FILES...", help="JSONL files of probe records.", show_default=False
+        ),
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", metavar=FLAG, help="Print the report as JSON.")
+    ] = False,
     html: Annotated[
         str | None,
         typer.Option(
@@ -196,10 +208,13 @@ def report(
     raise typer.Exit(EXIT_SOME_FAILED if problems else EXIT_OK)
 
 
-@app.command()
+@app.command(cls=Command)
 def view(
     files: Annotated[
-        list[str], typer.Argument(help="JSONL files of probe records.", show_default=False)
+        list[str],
+        typer.Argument(
+            metavar="FILES...", help="JSONL files of probe records.", show_default=False
+        ),
     ],
 ) -> None:
     """Open the HTML report of FILES in a browser (a temporary file; its path is printed)."""
@@ -255,8 +270,8 @@ def _add_batch_commands() -> None:
     from probe.cli.batch import batch_app
     from probe.cli.review import review
 
-    app.command()(review)
-    app.add_typer(batch_app, name="batch")
+    app.command(cls=Command)(review)
+    app.add_typer(batch_app, name="batch", cls=Group)
 
 
 _add_batch_commands()
