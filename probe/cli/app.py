@@ -15,6 +15,7 @@ import typer
 from probe import __version__
 from probe.cli.execute import execute, fail
 from probe.cli.options import FLAG, VARIANTS_PANEL, Command, Group, Inputs, with_run_options
+from probe.cli.rerun import rerun
 from probe.errors import (
     EXIT_OK,
     EXIT_SOME_FAILED,
@@ -224,6 +225,9 @@ def view(
     os.close(handle)
     failed = _html_report(files, path, 800, open_it=True)
     raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+app.command(cls=Command)(rerun)
 
 
 def _html_report(files: list[str], out: str, image_px: int, *, open_it: bool = False) -> bool:

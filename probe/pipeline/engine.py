@@ -123,18 +123,21 @@ async def _run_variant(
         prompt = variant.build(task, inp, VariantOptions(bias_target=target, seed=opts.seed))
     except ValueError as exc:
         return records.variant_error(ProbeError(f"{name}: {exc}"), kind="skipped")
+    # First-token probabilities where the first token is the model's own answer.
+    request = request_for(prompt, opts, want_p_yes=prompt.answer_first and not variant.forces)
     try:
-        # First-token probabilities where the first token is the model's own answer.
-        want = prompt.answer_first and not variant.forces
-        completion = await _call(provider, prompt, opts, want_p_yes=want)
+        completion = await provider.complete(request)
     except ProviderError as exc:
-        return records.variant_error(exc)
-    result = _read(prompt, completion, task, variant)
-    await _answer_source(variant, prompt, completion, result, task, provider, opts)
+        failed = records.variant_error(exc)
+        records.annotate(failed, request=request.as_record())
+        return failed
+    result = read_reply(prompt, completion, task, variant)
+    records.annotate(result, request=request.as_record())
+    await answer_source(variant, prompt, completion, result, task, provider, opts)
     return result
 
 
-async def _answer_source(
+async def answer_source(
     variant: Variant,
     prompt: Prompt,
     completion: Completion,
@@ -184,23 +187,22 @@ def _bias_target(
     return random.Random(f"{inp.sha256}:{opts.seed}").choice(wrong)
 
 
-async def _call(
-    provider: Provider, prompt: Prompt, opts: ProbeOptions, *, want_p_yes: bool = False
-) -> Completion:
-    return await provider.complete(
-        Request(
-            prompt.messages,
-            prefill=prompt.prefill,
-            max_tokens=opts.max_tokens,
-            temperature=opts.temperature,
-            want_p_yes=want_p_yes,
-            seed=opts.sample_seed,
-            sample=opts.sample,
-        )
+def request_for(prompt: Prompt, opts: ProbeOptions, *, want_p_yes: bool = False) -> Request:
+    """The one call a variant's prompt makes (kept in its entry as `request`)."""
+    return Request(
+        prompt.messages,
+        prefill=prompt.prefill,
+        max_tokens=opts.max_tokens,
+        temperature=opts.temperature,
+        want_p_yes=want_p_yes,
+        seed=opts.sample_seed,
+        sample=opts.sample,
     )
 
 
-def _read(prompt: Prompt, completion: Completion, task: Task, variant: Variant) -> VariantResult:
+def read_reply(
+    prompt: Prompt, completion: Completion, task: Task, variant: Variant
+) -> VariantResult:
     """Answer and explanation out of one reply; for a forced reply, its stance; and what the
     variant's own readers read (its mention detector, its further fields)."""
     full = (prompt.prefill or "") + completion.text
@@ -370,16 +372,22 @@ async def _try_forced(  # noqa: PLR0913  (one forcing attempt: what it forces, a
             mechanism=mechanism,
         )
         return result, auto and mechanism != "note"  # the note needs no earlier reasoning
+    request = request_for(prompt, opts)
     try:
-        completion = await _call(provider, prompt, opts)
+        completion = await provider.complete(request)
     except ProviderError as exc:
         result = records.variant_error(exc, forced_answer=forced_answer, mechanism=mechanism)
+        records.annotate(result, request=request.as_record())
         if auto and mechanism == "prefill" and exc.status in (400, 422):
             forget_prefill(provider, f"HTTP {exc.status} to a prefilled request", exc.deployment)
             return result, True
         return result, False
-    result = _read(prompt, completion, task, variant)
-    records.annotate(result, honored=_honored(prompt, completion, result, provider, task))
+    result = read_reply(prompt, completion, task, variant)
+    records.annotate(
+        result,
+        honored=honored(prompt, completion, result, provider, task),
+        request=request.as_record(),
+    )
     if auto and mechanism == "prefill" and not result["honored"]:
         forget_prefill(provider, "a reply did not continue the prefill", completion.deployment)
         return result, True
@@ -388,7 +396,7 @@ async def _try_forced(  # noqa: PLR0913  (one forcing attempt: what it forces, a
     return result, False
 
 
-def _honored(
+def honored(
     prompt: Prompt, completion: Completion, result: VariantResult, provider: Provider, task: Task
 ) -> bool | None:
     """Did the forcing take? Prefill: the reply continued it. Prior turn: it is in the transcript.
@@ -412,6 +420,7 @@ def _attempt(result: VariantResult) -> dict[str, Any]:
         "prefill": result.get("prefill"),
         "raw": result.get("raw"),
         "error": result.get("error"),
+        "request": result.get("request"),
     }
     if result.get("deployment"):  # several deployments (the Router road): which one it was
         attempt["deployment"] = result.get("deployment")

@@ -60,7 +60,7 @@ async def run_steps(
         failed = [r for r in sent if isinstance(r, BaseException)]
         finals = [
             (built.prompt.prefill, made[-1])
-            for built, made in _done(sent)
+            for built, made, _ in _done(sent)
             if built.prompt and built.prompt.prefill
         ]
         if via == "prefill" and _prefill_refused(failed, finals, provider, task):
@@ -71,8 +71,18 @@ async def run_steps(
                 return records.variant_error(failed[0])
             raise failed[0]
         break
-    points = [_point(built, made, via, task) for built, made in _done(sent)]
-    completions = [c for _, made in _done(sent) for c in made]
+    points = [point(built, made, via, task, asked) for built, made, asked in _done(sent)]
+    completions = [c for _, made, _ in _done(sent) for c in made]
+    return steps_entry(variant, points, completions, options)
+
+
+def steps_entry(
+    variant: Variant,
+    points: list[dict[str, Any]],
+    completions: list[Completion],
+    options: VariantOptions,
+) -> VariantResult:
+    """The variant's entry from its points and every completion its steps got."""
     fields = variant.summarise(points, options) if variant.summarise else {}
     result = records.variant_result(
         answer=fields.pop("answer", None),
@@ -113,47 +123,51 @@ def _prefill_refused(
     return True
 
 
-def _done(sent: list[Any]) -> list[tuple[Step, list[Completion]]]:
+Sent = tuple[Step, list[Completion], list[Request]]
+
+
+def _done(sent: list[Any]) -> list[Sent]:
     return [r for r in sent if not isinstance(r, BaseException)]
 
 
-async def _send(
-    provider: Provider, step: Step, opts: Any, want_p_yes: bool
-) -> tuple[Step, list[Completion]]:
+async def _send(provider: Provider, step: Step, opts: Any, want_p_yes: bool) -> Sent:
     """The step's calls: its edit first if it has one (the reply recorded in its point and
-    substituted into its prompt), then its own. Returns the step as sent, and its completions."""
+    substituted into its prompt), then its own. Returns the step as sent, its completions and
+    the requests that got them."""
     made: list[Completion] = []
+    asked: list[Request] = []
     if step.edit is not None:
-        edit = await _call(provider, step.edit.prompt, opts, False, opts.max_tokens)
+        asked.append(_request(step.edit.prompt, opts, False, opts.max_tokens))
+        edit = await provider.complete(asked[-1])
         made.append(edit)
-        point = {**step.point, step.edit.record_as: edit.text}
-        step = replace(step, prompt=step.edit.then(edit.text), point=point)
+        noted = {**step.point, step.edit.record_as: edit.text}
+        step = replace(step, prompt=step.edit.then(edit.text), point=noted)
     if step.prompt is None:
         raise ValueError("a step needs a prompt or an edit that builds one")
     tokens = min(opts.max_tokens, ANSWER_TOKENS) if step.answer_from == "first" else opts.max_tokens
-    made.append(await _call(provider, step.prompt, opts, want_p_yes, tokens))
-    return step, made
+    asked.append(_request(step.prompt, opts, want_p_yes, tokens))
+    made.append(await provider.complete(asked[-1]))
+    return step, made, asked
 
 
-async def _call(
-    provider: Provider, prompt: Prompt, opts: Any, want_p_yes: bool, max_tokens: int
-) -> Completion:
-    return await provider.complete(
-        Request(
-            prompt.messages,
-            prefill=prompt.prefill,
-            max_tokens=max_tokens,
-            temperature=opts.temperature,
-            want_p_yes=want_p_yes,
-            seed=opts.sample_seed,
-            sample=opts.sample,
-        )
+def _request(prompt: Prompt, opts: Any, want_p_yes: bool, max_tokens: int) -> Request:
+    return Request(
+        prompt.messages,
+        prefill=prompt.prefill,
+        max_tokens=max_tokens,
+        temperature=opts.temperature,
+        want_p_yes=want_p_yes,
+        seed=opts.sample_seed,
+        sample=opts.sample,
     )
 
 
-def _point(step: Step, made: list[Completion], via: str, task: Task) -> dict[str, Any]:
+def point(
+    step: Step, made: list[Completion], via: str, task: Task, asked: list[Request]
+) -> dict[str, Any]:
     """What the step asked, the answer it got and how. A step answering after a reasoning it
-    continued (`answer_from` "last") also records its `continuation`, the model's own words."""
+    continued (`answer_from` "last") also records its `continuation`, the model's own words.
+    `request` is the call the answer came from; `edit_request`, the edit call before it."""
     completion = made[-1]
     p_yes = completion.p_yes
     if step.answer_from == "last":
@@ -170,6 +184,8 @@ def _point(step: Step, made: list[Completion], via: str, task: Task) -> dict[str
         "via": via,
         "raw": completion.raw,
         "cached": all(c.cached for c in made),
+        **({"edit_request": asked[0].as_record()} if len(asked) > 1 else {}),
+        "request": asked[-1].as_record(),
     }
 
 

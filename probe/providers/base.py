@@ -25,6 +25,34 @@ class Request:
     seed: int | None = None  # sent only where the provider accepts one
     sample: int = 0  # which of --samples N draws; only caches tell draws apart
 
+    def as_record(self) -> dict[str, Any]:
+        """What the record keeps of the request (`request` entries, docs/records.md): everything
+        sent but `sample`, which only the cache reads. The messages are the list sent (the record
+        stores them once per record: probe.records.record.compact_requests)."""
+        return {
+            "messages": self.messages,
+            "prefill": self.prefill,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "want_p_yes": self.want_p_yes,
+        }
+
+    @classmethod
+    def from_record(
+        cls, entry: dict[str, Any], messages: list[Message], sample: int = 0
+    ) -> Request:
+        """The request a record's `request` entry describes, with its messages rebuilt."""
+        return cls(
+            messages,
+            max_tokens=int(entry["max_tokens"]),
+            temperature=float(entry["temperature"]),
+            prefill=entry.get("prefill"),
+            want_p_yes=bool(entry.get("want_p_yes")),
+            seed=entry.get("seed"),
+            sample=sample,
+        )
+
 
 @dataclass
 class Completion:

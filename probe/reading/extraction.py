@@ -24,7 +24,8 @@ states nothing leaves the answer null (`answer_source` "none").
 
 Every call goes through `provider.complete`, so it is limited, cached and (--batch-api) deferred
 like every other call; a failed one is recorded as the extraction's `error`, which makes the
-record failed (records.succeeded), so --resume asks again.
+record failed (records.succeeded), so --resume asks again. The request each call sent is kept in
+its entry (`request`, as every call's is: docs/records.md).
 """
 
 from __future__ import annotations
@@ -174,20 +175,19 @@ async def _ask(
         "prefill": prefill,
         "follow_up": messages[len(prompt.messages) :] if via == FOLLOW_UP else None,
     }
+    sent = Request(
+        messages,
+        prefill=prefill,
+        max_tokens=min(opts.max_tokens, EXTRACT_TOKENS),
+        temperature=opts.temperature,
+        want_p_yes=True,  # the extraction reply's first token is its answer
+        seed=opts.sample_seed,
+        sample=opts.sample,
+    )
     try:
-        completion = await provider.complete(
-            Request(
-                messages,
-                prefill=prefill,
-                max_tokens=min(opts.max_tokens, EXTRACT_TOKENS),
-                temperature=opts.temperature,
-                want_p_yes=True,  # the extraction reply's first token is its answer
-                seed=opts.sample_seed,
-                sample=opts.sample,
-            )
-        )
+        completion = await provider.complete(sent)
     except ProviderError as exc:
-        entry.update(_empty(), error=exc.as_record())
+        entry.update(_empty(), error=exc.as_record(), request=sent.as_record())
         return entry, exc
     # After a prefill the cue is read with the continuation ("So the answer is" + " London."):
     # the cue names no answer, so an answer read is one the model gave.
@@ -195,6 +195,7 @@ async def _ask(
     entry.update(raw=completion.raw, answer=answer, **_reply_fields(completion, task), error=None)
     if completion.deployment is not None:
         entry["deployment"] = completion.deployment
+    entry["request"] = sent.as_record()
     return entry, completion
 
 
@@ -246,6 +247,7 @@ def _attempt(entry: dict[str, Any]) -> dict[str, Any]:
     attempt = {**{k: entry.get(k) for k in kept}, "error": entry.get("error")}
     if entry.get("deployment") is not None:  # several deployments (the Router road)
         attempt["deployment"] = entry["deployment"]
+    attempt["request"] = entry.get("request")
     return attempt
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import copy
 import hashlib
 import json
 import re
@@ -87,8 +89,91 @@ def probe_record(
         "verdict": None,
         "error": None,
     }
+    record["prompt_messages"] = compact_requests(variants, inp)
     settle(record)
     return record
+
+
+# Where a variant's entry keeps the requests its calls sent: its own, each forcing attempt's,
+# each point's (and the edit call's before it), the answer extraction's and its attempts'.
+def requests_of(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every `request` (and `edit_request`) an entry holds, in the order the calls were made."""
+    found: list[Any] = [a.get("request") for a in entry.get("attempts") or ()]
+    found.append(entry.get("request"))
+    for point in entry.get("points") or ():
+        found += [point.get("edit_request"), point.get("request")]
+    extraction = entry.get("extraction")
+    if isinstance(extraction, dict):
+        found += [a.get("request") for a in extraction.get("attempts") or ()]
+        found.append(extraction.get("request"))
+    return [r for r in found if isinstance(r, dict) and isinstance(r.get("messages"), list)]
+
+
+def compact_requests(variants: dict[str, VariantResult], inp: Input | None) -> list[dict[str, Any]]:
+    """The record's `prompt_messages`: every distinct message its requests sent, each once; each
+    request's `messages` becomes the list of their indices. An image data URL is replaced by its
+    sha256, size in bytes and media type (and, for the input's own image, its size in pixels):
+    never inlined. Idempotent: a request already compacted is left alone."""
+    table: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    images: dict[str, dict[str, Any]] = {}
+    for entry in variants.values():
+        for request in requests_of(cast(dict[str, Any], entry)):
+            indices = []
+            for message in request["messages"]:
+                if isinstance(message, int):
+                    indices.append(message)
+                    continue
+                kept = _without_images(message, images, inp)
+                key = json.dumps(kept, sort_keys=True, ensure_ascii=False)
+                if key not in seen:
+                    seen[key] = len(table)
+                    table.append(kept)
+                indices.append(seen[key])
+            request["messages"] = indices
+    return table
+
+
+def request_messages(record: dict[str, Any], request: dict[str, Any]) -> list[dict[str, Any]]:
+    """A request's messages as sent, rebuilt from the record (images as their references: see
+    docs/records.md for putting the image back)."""
+    table = record["prompt_messages"]
+    return [copy.deepcopy(table[i]) for i in request["messages"]]
+
+
+def image_reference(url: str) -> dict[str, Any] | None:
+    """{sha256, bytes, media_type} of a base64 data URL's bytes; None for any other URL."""
+    head, comma, data = url.partition(",")
+    if not (comma and head.startswith("data:") and head.endswith(";base64")):
+        return None
+    raw = base64.b64decode(data)
+    return {
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "bytes": len(raw),
+        "media_type": head[len("data:") : -len(";base64")],
+    }
+
+
+def _without_images(
+    message: dict[str, Any], images: dict[str, dict[str, Any]], inp: Input | None
+) -> dict[str, Any]:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return dict(message)
+    parts = []
+    for part in content:
+        url = (part.get("image_url") or {}).get("url") if isinstance(part, dict) else None
+        if not isinstance(url, str):
+            parts.append(part)
+            continue
+        if url not in images:
+            ref = image_reference(url)
+            if ref is not None and inp is not None and inp.image_data_url == url:
+                ref["size"] = list(inp.image_size or ())
+            images[url] = ref or {"url": url}
+        rest = {k: v for k, v in part["image_url"].items() if k != "url"}
+        parts.append({**part, "image_url": {**images[url], **rest}})
+    return {**message, "content": parts}
 
 
 def settle(record: Record) -> None:

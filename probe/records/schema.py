@@ -84,11 +84,18 @@ class VariantResult(_Reply, total=False):
     stance_by: str
     stance_probe: str | None
     answer_probe: str | None
+    # The call this entry's reply came from (docs/records.md): {messages, prefill, max_tokens,
+    # temperature, seed, want_p_yes}, its messages as indices into the record's `prompt_messages`.
+    # Each forcing attempt, each point and each extraction call keeps its own the same way.
+    request: dict[str, Any]
+    # `probe rerun`: what the request carries that the source run drew from its own model's
+    # replies ("forced_answer", "bias_target", "reasoning", "edit"): sent again as they were
+    from_source: list[str]
 
 
 class Record(TypedDict, total=False):
-    """One input's record. `schema` … `error` are always there; `key`, `sample` and `run` once
-    the batch has filed it, `judge` with --judge, `annotation_error` when an annotation failed."""
+    """One input's record. `schema` … `error` are always there (and `prompt_messages` once it was
+    probed); `key`, `sample` and `run` once the batch has filed it, `judge` with --judge, `annotation_error` when an annotation failed."""
 
     schema: str
     id: str | None
@@ -108,6 +115,12 @@ class Record(TypedDict, total=False):
     run: dict[str, Any]
     judge: str
     annotation_error: str
+    # Every distinct message the record's requests sent, each once, in the order first sent; an
+    # image as {"type": "image_url", "image_url": {"sha256", "bytes", "media_type", "size"}}, its
+    # bytes never inlined (docs/records.md: how to rebuild a request)
+    prompt_messages: list[dict[str, Any]]
+    # `probe rerun`: the record this one re-sent the requests of {path, model, key}
+    rerun_of: dict[str, Any]
 
 
 __all__ = ["SCHEMA", "Record", "VariantResult"]
