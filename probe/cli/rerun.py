@@ -1,6 +1,7 @@
 """`probe rerun RUN.jsonl --model OTHER -o NEW.jsonl`: the requests a run file's records keep,
 sent again to another model (probe.pipeline.replay), one record per input, as `probe funny`
-writes them: `probe report RUN.jsonl NEW.jsonl` then sets the two models beside each other.
+writes them: `probe report RUN.jsonl NEW.jsonl --html OUT.html` then shows the two runs side by
+side.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from probe.cli.execute import fail
-from probe.cli.options import RUN_OPTIONS, VARIANTS_PANEL
+from probe.cli.options import RUN_OPTIONS, VARIANTS_PANEL, _place_in_help
 from probe.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -83,13 +84,14 @@ def _with_rerun_options(command: Callable[..., None]) -> Callable[..., None]:
         for name in RUN_OPTIONS
         if name in RERUN_OPTIONS
     ]
+    ordered = sorted([*own, *shared], key=_place_in_help)  # panel by panel, as `funny`'s
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> None:
         command(kwargs.pop("run_file"), kwargs.pop("task_file"), **kwargs)
 
-    wrapper.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in (*own, *shared)}
+    wrapper.__signature__ = inspect.Signature(ordered)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in ordered}
     return wrapper
 
 
@@ -99,7 +101,8 @@ def rerun(run_file: str, task_file: str | None = None, **options: Any) -> None:
     the same inputs, tasks and variants, read from the new replies. Forced answers, suggestions
     and reasoning the source run drew from its own model are sent with the same words (each
     entry's `from_source` says which); an image is read again from its file, checked against the
-    sha256 the record keeps. `probe report RUN.jsonl NEW.jsonl` compares the two."""
+    sha256 the record keeps. `probe report RUN.jsonl NEW.jsonl --html OUT.html` shows the two
+    runs side by side."""
     from probe.pipeline.config import RunConfig
 
     o = dict(options)
