@@ -116,13 +116,23 @@ def rerun(run_file: str, task_file: str | None = None, **options: Any) -> None:
         fail(exc.message, exc.exit_code)
     from rich.console import Console
 
-    from probe.pipeline.sinks import OutputClosed, Sink, Status, StdoutJsonl, terminal_messages
+    from probe.pipeline.sinks import (
+        OutputClosed,
+        Panels,
+        Sink,
+        Status,
+        StdoutJsonl,
+        terminal_messages,
+    )
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    sinks: list[Sink] = [Status(err, progress=not as_jsonl)]
+    show_panels = not as_jsonl and not config.output  # on a terminal, as `probe funny` shows them
+    sinks: list[Sink] = [Status(err, progress=not show_panels)]
     if as_jsonl:
         sinks.append(StdoutJsonl())
-    say = terminal_messages(err, model_note=True)
+    elif show_panels:
+        sinks.append(Panels(Console(highlight=False)))
+    say = terminal_messages(err, model_note=not show_panels)
     try:
         stats, problems = asyncio.run(
             arerun(config, run_file, task_file, sinks=sinks, messages=say)
