@@ -23,6 +23,7 @@ import pytest
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter, MTMDChatHandler
 
 from probe.inputs.load import load_input, text_input
+from probe.providers.base import Request
 from probe.providers.cache import request_key
 from probe.providers.capabilities import PREFILL_TRAILING
 from probe.providers.chat_request import build_request
@@ -67,11 +68,8 @@ def sent(prompt) -> list[dict]:
     assistant message, the way an OpenAI-compatible server at --api-base gets it)."""
     request = build_request(
         "openai/smolvlm",
-        prompt.messages,
-        prefill=prompt.prefill,
+        Request(prompt.messages, prefill=prompt.prefill, max_tokens=100, temperature=0.0),
         prefill_mode=PREFILL_TRAILING,
-        max_tokens=100,
-        temperature=0.0,
         timeout=10.0,
         seed=None,
         logprobs=False,
