@@ -14,7 +14,7 @@ its environment; it imports llama_cpp, loads SmolLM2-135M-Instruct Q4_1 as probe
 n_batch = n_ubatch = 32, 2 threads, seed 0) and asks 4 chat prompts (the first 4 samples/*.txt
 with a yes/no question) for --tokens tokens each at T = 0; figure: completion tokens ÷ seconds of
 the calls (prompt evaluation included), and the whole process's wall time. Conditions: "quiet"
-(nothing added) and "loaded": --burners busy-loop processes started by this script (pure-Python
+(nothing added by this script: other work on the machine still shows in the load average) and "loaded": --burners busy-loop processes started by this script (pure-Python
 `while True: pass`, ended by their pids afterwards), as another test suite or build on these
 2 cores would be. Within a condition the policies run once per round, the order rotating.
 
