@@ -1,7 +1,7 @@
 """OpenMP wait policy for the embedded model: OMP_WAIT_POLICY unset / passive / active, on a quiet
 machine and under a background load, interleaved; then probe's own default through its CLI.
 
-    uv run python benchmarks/omp_wait.py [--rounds 3] [--burners 2] [--tokens 64] [--no-cli]
+    uv run python benchmarks/omp_wait.py [--rounds 3] [--burners 2] [--tokens 48] [--no-cli]
         [--json]
 
 llama.cpp here is built with OpenMP (libgomp): its threads wait for work between graph
@@ -11,9 +11,11 @@ a while and then sleeps; active spins; passive sleeps at once.
 
 Library part: each run is a fresh worker process (this script with --worker) given the policy in
 its environment; it imports llama_cpp, loads SmolLM2-135M-Instruct Q4_1 as probe does (n_ctx 4096,
-n_batch = n_ubatch = 32, 2 threads, seed 0) and asks 4 chat prompts (the first 4 samples/*.txt
-with a yes/no question) for --tokens tokens each at T = 0; figure: completion tokens ÷ seconds of
-the calls (prompt evaluation included), and the whole process's wall time. Conditions: "quiet"
+n_batch = n_ubatch = 32, 2 threads, seed 0) and asks 2 chat prompts (the first 2 samples/*.txt,
+a yes/no question, "then two sentences of reasons") for at most --tokens tokens each at T = 0;
+figure: the seconds of those calls (the same work in every run: prompt evaluation, in 32-token
+chunks as probe does, and generation), with tokens processed (prompt + completion) per second
+and the whole process's wall time beside it. Conditions: "quiet"
 (nothing added by this script: other work on the machine still shows in the load average) and "loaded": --burners busy-loop processes started by this script (pure-Python
 `while True: pass`, ended by their pids afterwards), as another test suite or build on these
 2 cores would be. Within a condition the policies run once per round, the order rotating.
@@ -41,7 +43,9 @@ from typing import Any
 from _common import PYTHON, ROOT, child_env, emit, interleave, paired, summary
 
 POLICIES = ("unset", "passive", "active")
-QUESTION = "Does this scene show anything funny? Start your reply with Yes or No, then explain."
+SYSTEM = "You are a careful assistant. Answer Yes or No, then give two sentences of reasons."
+QUESTION = "Does this scene show anything funny?"
+PROMPTS = 2
 
 
 def worker(tokens: int) -> None:
@@ -62,10 +66,10 @@ def worker(tokens: int) -> None:
         verbose=False,
     )
     load_s = time.perf_counter() - start
-    total, seconds = 0, 0.0
-    for scene in sorted((ROOT / "samples").glob("*.txt"))[:4]:
+    prompt, completion, seconds = 0, 0, 0.0
+    for scene in sorted((ROOT / "samples").glob("*.txt"))[:PROMPTS]:
         messages = [
-            {"role": "system", "content": "You are a careful assistant."},
+            {"role": "system", "content": SYSTEM},
             {"role": "user", "content": f'"""\n{scene.read_text()}\n"""\n\n{QUESTION}'},
         ]
         t = time.perf_counter()
@@ -73,8 +77,10 @@ def worker(tokens: int) -> None:
             messages=messages, max_tokens=tokens, temperature=0.0, seed=0
         )
         seconds += time.perf_counter() - t
-        total += out["usage"]["completion_tokens"]
-    print(json.dumps({"tokens": total, "seconds": seconds, "load_s": load_s}), flush=True)
+        prompt += out["usage"]["prompt_tokens"]
+        completion += out["usage"]["completion_tokens"]
+    got = {"prompt": prompt, "completion": completion, "seconds": seconds, "load_s": load_s}
+    print(json.dumps(got), flush=True)
 
 
 def env_for(policy: str) -> dict[str, str]:
@@ -98,9 +104,10 @@ def run_worker(policy: str, tokens: int) -> dict[str, Any]:
         raise SystemExit(f"worker ({policy}) exited {proc.returncode}:\n{proc.stderr[-2000:]}")
     got = json.loads(proc.stdout.splitlines()[-1])
     return {
-        "tokens_per_s": got["tokens"] / got["seconds"],
         "calls_s": got["seconds"],
-        "tokens": got["tokens"],
+        "tokens_per_s": (got["prompt"] + got["completion"]) / got["seconds"],
+        "prompt_tokens": got["prompt"],
+        "completion_tokens": got["completion"],
         "wall_s": wall,
     }
 
@@ -138,7 +145,7 @@ def burners(n: int) -> Iterator[list[int]]:
 def figures_of(runs: dict[str, list[dict[str, Any]]], key: str, higher_better: bool) -> dict:
     out: dict[str, Any] = {}
     for policy, rs in runs.items():
-        f = summary(rs, (key, "wall_s", "load_before"))
+        f = summary(rs, (key, "tokens_per_s", "wall_s", "load_before"))
         f["vs_unset"] = paired(rs, runs["unset"], key) if "unset" in runs else None
         out[policy] = f
     best = (max if higher_better else min)(out, key=lambda p: out[p][key]["median"])
@@ -149,7 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 3)")
     parser.add_argument("--burners", type=int, default=2, help="busy processes for 'loaded'")
-    parser.add_argument("--tokens", type=int, default=64, help="max tokens per prompt")
+    parser.add_argument("--tokens", type=int, default=48, help="max tokens per prompt")
     parser.add_argument("--no-cli", action="store_true", help="skip the probe CLI part")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
@@ -163,12 +170,10 @@ def main() -> None:
     results: dict[str, Any] = {}
     runs: dict[str, Any] = {}
     runs["quiet"], quiet_rounds = interleave(setups, args.rounds)
-    results["quiet"] = figures_of(runs["quiet"], "tokens_per_s", True) | {"rounds": quiet_rounds}
+    results["quiet"] = figures_of(runs["quiet"], "calls_s", False) | {"rounds": quiet_rounds}
     with burners(args.burners):
         runs["loaded"], loaded_rounds = interleave(setups, args.rounds)
-        results["loaded"] = figures_of(runs["loaded"], "tokens_per_s", True) | {
-            "rounds": loaded_rounds
-        }
+        results["loaded"] = figures_of(runs["loaded"], "calls_s", False) | {"rounds": loaded_rounds}
         if not args.no_cli:
             with tempfile.TemporaryDirectory() as name:
                 tmp = Path(name)
@@ -181,8 +186,8 @@ def main() -> None:
 
     rows = []
     for condition, r in results.items():
-        key = "wall_s" if condition == "cli_loaded" else "tokens_per_s"
-        unit = "s wall" if key == "wall_s" else "tok/s"
+        key = "wall_s" if condition == "cli_loaded" else "calls_s"
+        unit = "s wall" if key == "wall_s" else "s of calls"
         for policy, f in r["policies"].items():
             v, load = f[key], f["load_before"]
             ratio = f["vs_unset"]
@@ -191,6 +196,11 @@ def main() -> None:
                     f"{condition}: {'probe default (unset)' if condition == 'cli_loaded' and policy == 'unset' else policy}",
                     f"{v['min']:.1f} / {v['median']:.1f} / {v['max']:.1f} {unit} (min/med/max)"
                     + (f", ÷ unset {ratio['median']:.2f}" if ratio and policy != "unset" else "")
+                    + (
+                        f", {f['tokens_per_s']['median']:.0f} tokens/s"
+                        if "tokens_per_s" in f
+                        else ""
+                    )
                     + f"; load {load['min']:.1f}–{load['max']:.1f}",
                 )
             )
@@ -199,7 +209,7 @@ def main() -> None:
         "rounds": args.rounds,
         "burners": args.burners,
         "max_tokens_per_prompt": args.tokens,
-        "prompts": 4,
+        "prompts": PROMPTS,
         "conditions": results,
         "runs": runs,
         "omp_wait_policy_in_parent": os.environ.get("OMP_WAIT_POLICY"),
