@@ -52,8 +52,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class BenchServer:
-    def __init__(self, delay_s: float = 0.2, slots: int | None = None) -> None:
+    def __init__(
+        self, delay_s: float = 0.2, slots: int | None = None, keep_bodies: bool = False
+    ) -> None:
         self.delay_s = delay_s
+        self.bodies: list[bytes] | None = [] if keep_bodies else None  # each request body
         self.slots = threading.BoundedSemaphore(slots) if slots else None
         self.requests = 0
         self.active = 0
@@ -75,11 +78,14 @@ class BenchServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
-                payload = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                payload = json.loads(raw or b"{}")
                 arrival = time.monotonic()
                 with bench._lock:
                     bench.first_arrival = bench.first_arrival or arrival
                     bench.requests += 1
+                    if bench.bodies is not None:
+                        bench.bodies.append(raw)
                     bench.active += 1
                     bench.max_active = max(bench.max_active, bench.active)
                 try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -129,12 +130,16 @@ def main() -> None:
     if args.worker:
         return worker(args.worker)
 
+    # probe sets OMP_WAIT_POLICY=PASSIVE before it imports llama_cpp unless it is set; the
+    # llama.cpp worker imports llama_cpp first, so both get the same policy from here.
+    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
     workers = {
         path: subprocess.Popen(
             [PYTHON, __file__, "--worker", path],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env=env,
         )
         for path in PATHS
     }

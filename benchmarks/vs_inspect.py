@@ -1,7 +1,7 @@
 """Head-to-head with inspect_ai: the same 3-variant probe of the same 200 text inputs against the
 same local server (bench_server.py, 0.2 s per request), written idiomatically in each.
 
-    uv run python benchmarks/vs_inspect.py [--rounds 2] [--json]
+    uv run python benchmarks/vs_inspect.py [--rounds 3] [--json]
 
 probe:    probe ask "Is this scene funny?" DIR --model openai/bench --api-base URL --api-key x
                     --concurrency 32 --no-cache -o OUT.jsonl
@@ -214,7 +214,7 @@ KEYS = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2, help="timed runs of each, interleaved")
+    parser.add_argument("--rounds", type=int, default=3, help="timed runs of each, interleaved")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 

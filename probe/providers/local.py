@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import threading
 import time
 from pathlib import Path
@@ -72,7 +73,16 @@ def model_path(model: str) -> Path:
     return path
 
 
+# llama.cpp's OpenMP threads (libgomp) wait for work between graph computations; by default they
+# spin first, and on a busy 2-core machine the spinning threads take the cores the work needs.
+# PASSIVE (sleep at once) measured fastest, with and without added load (benchmarks/omp_wait.py,
+# docs/benchmarks.md). libgomp reads the variable once, when llama_cpp loads it: it must be in the
+# environment before the import. A value the user set is kept.
+OMP_WAIT_POLICY = "PASSIVE"
+
+
 def _load(model: str) -> Any:
+    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
     try:
         import llama_cpp
     except ImportError as exc:  # pragma: no cover - depends on the install

@@ -23,6 +23,11 @@ ROUTINGS = {
     "least-busy": "least-busy",
     "latency-based": "latency-based-routing",
 }
+# The strategy when neither --routing nor router_settings names one. least-busy sends each request
+# to the deployment with the fewest requests in flight (ties to the first listed), so a server
+# that is behind gets less; simple-shuffle picks at random, so one server may get many more than
+# its share while another idles. benchmarks/scaling.py measures both (docs/benchmarks.md).
+DEFAULT_ROUTING = "least-busy"
 # What router_settings may set (others, such as redis_host, are the proxy's and are ignored).
 SETTINGS = ("routing_strategy", "allowed_fails", "cooldown_time")
 # A deployment that fails more than ALLOWED_FAILS times within COOLDOWN_S seconds is left out
@@ -42,7 +47,7 @@ class Deployment:
 class RouterSpec:
     group: str  # the model name requests ask the Router for
     deployments: tuple[Deployment, ...]
-    routing_strategy: str = "simple-shuffle"  # LiteLLM's name
+    routing_strategy: str = DEFAULT_ROUTING  # LiteLLM's name
     allowed_fails: int = ALLOWED_FAILS
     cooldown_time: float = COOLDOWN_S
     source: str = "--api-base"  # where it came from, for messages
@@ -85,7 +90,7 @@ def from_bases(
     return RouterSpec(
         group=model,
         deployments=tuple(deployments),
-        routing_strategy=routing_name(routing) or "simple-shuffle",
+        routing_strategy=routing_name(routing) or DEFAULT_ROUTING,
     )
 
 
@@ -129,7 +134,7 @@ def from_file(path: str, model: str | None, routing: str | None) -> RouterSpec:
     return RouterSpec(
         group=model,
         deployments=_labelled(groups[model]),
-        routing_strategy=strategy or "simple-shuffle",
+        routing_strategy=strategy or DEFAULT_ROUTING,
         allowed_fails=_number(settings, "allowed_fails", ALLOWED_FAILS, path, int),
         cooldown_time=_number(settings, "cooldown_time", COOLDOWN_S, path, float),
         source=f"--router {path}",
