@@ -188,6 +188,12 @@ class Server(ThreadingHTTPServer):
         self.token = secrets.token_urlsafe(16)
         super().__init__(("127.0.0.1", port), Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed (the browser went away mid-page): one line, no traceback."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError | TimeoutError):
+            sys.stderr.write(f"probe: a request failed: {exc!r}\n")
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/{self.token}/"
@@ -264,6 +270,11 @@ class Handler(BaseHTTPRequestHandler):
             )
         except OSError as exc:
             return self._refuse(500, f"{rel}: {exc.strerror or exc}")
+        except Exception as exc:  # a bug: one line on stderr and a page that says so
+            from probe.pipeline.view import safe
+
+            sys.stderr.write(safe(f"probe: error: {rel}: the page could not be made: {exc!r}\n"))
+            return self._refuse(500, f"{rel}: the page could not be made ({type(exc).__name__})")
         self._send(200, page.html, report_html.policy())
 
 
