@@ -344,6 +344,8 @@ def test_a_390_px_screen_shows_every_number_and_input_without_sideways_scrolling
             "tr.detail p.explanation",
             "tr.detail pre.said",
             "tr.detail details.json pre",
+            "table.mcnemar td",
+            "table.between td",
             "#search",
             "#f-verdicts",
         ):
