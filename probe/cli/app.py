@@ -177,6 +177,16 @@ def report(
             "(0: thumbnails only, for a smaller file).",
         ),
     ] = 800,
+    input_root: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input-root",
+            metavar="DIR",
+            help="With --html: embed inputs found under DIR too (a relative path in a record is "
+            "looked for under it). Without it, only inputs under each run file's own folder are "
+            "read, so a run file cannot make the page embed any file it names.",
+        ),
+    ] = None,
 ) -> None:
     """Rates with 95% intervals, paired tests and noise floor over probe records."""
     import json
@@ -184,7 +194,7 @@ def report(
     from probe.pipeline.view import safe
 
     if html is not None:
-        failed = _html_report(files, html, image_size)
+        failed = _html_report(files, html, image_size, input_root or [])
         if not as_json:
             raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
     from probe.measures.measures import compute_report
@@ -209,41 +219,31 @@ def report(
     raise typer.Exit(EXIT_SOME_FAILED if problems else EXIT_OK)
 
 
-@app.command(cls=Command)
-def view(
-    files: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="FILES...", help="JSONL files of probe records.", show_default=False
-        ),
-    ],
-) -> None:
-    """Open the HTML report of FILES in a browser (a temporary file; its path is printed)."""
-    import tempfile
-
-    handle, path = tempfile.mkstemp(prefix="probe-view-", suffix=".html")
-    os.close(handle)
-    failed = _html_report(files, path, 800, open_it=True)
-    raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
-
-
 app.command(cls=Command)(rerun)
 
 
-def _html_report(files: list[str], out: str, image_px: int, *, open_it: bool = False) -> bool:
-    """`probe report --html` and `probe view`: write the page and say where; whether any line
-    of the files was skipped."""
+def _html_report(files: list[str], out: str, image_px: int, input_roots: list[str]) -> bool:
+    """`probe report --html`: write the page and say where, and what it could not show;
+    whether any line of the files was skipped."""
     from probe.pipeline.view import safe
     from probe.reporting import html as report_html
 
+    for root in input_roots:
+        if not os.path.isdir(root):
+            fail(f"--input-root {root}: not a folder", EXIT_USAGE)
     try:
-        written = report_html.write(files, out, image_px=image_px)
+        written = report_html.write(files, out, image_px=image_px, input_roots=input_roots)
     except OSError as exc:
         fail(f"{exc.filename or out}: {exc.strerror or exc}", EXIT_USAGE)
     for problem in written.problems:
         sys.stderr.write(safe(f"probe: error: {problem}; skipped\n"))
-    for note in written.notes:
-        sys.stderr.write(safe(f"probe: note: {note}\n"))
+    shown = report_html.NOTES_SHOWN
+    for note in written.notes[:shown]:
+        sys.stderr.write(safe(f"probe: warning: input not shown: {note}\n"))
+    if len(written.notes) > shown:
+        sys.stderr.write(
+            f"probe: warning: … and {len(written.notes) - shown} more inputs not shown\n"
+        )
     size = (
         f"{written.size / 1e6:.1f} MB"
         if written.size >= 100_000
@@ -251,10 +251,6 @@ def _html_report(files: list[str], out: str, image_px: int, *, open_it: bool = F
     )
     where = safe(os.path.abspath(out))
     sys.stderr.write(f"probe: wrote {where} ({written.inputs} inputs, {size})\n")
-    if open_it:
-        opened = report_html.open_in_browser(out)
-        if not opened:
-            sys.stderr.write(f"probe: no browser found here; open file://{where}\n")
     return bool(written.problems)
 
 
@@ -273,8 +269,10 @@ def _apply_labels(files: list[str], records: list[dict[str, Any]]) -> None:
 def _add_batch_commands() -> None:
     from probe.cli.batch import batch_app
     from probe.cli.review import review
+    from probe.cli.view import view
 
     app.command(cls=Command)(review)
+    app.command(cls=Command)(view)
     app.add_typer(batch_app, name="batch", cls=Group)
 
 

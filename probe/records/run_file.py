@@ -24,7 +24,7 @@ import re
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -219,7 +219,7 @@ def _record(line: bytes) -> dict[str, Any] | None:
     """The probe record a line holds, or None (not JSON, not UTF-8, not a record)."""
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return record if isinstance(record, dict) and "key" in record else None
 
@@ -307,7 +307,7 @@ def _last_line_start(fh: BinaryIO, size: int) -> int:
 def _is_json_object(line: bytes) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -328,22 +328,214 @@ def _fsync_directory(directory: Path) -> None:
     os.close(fd)
 
 
-def read_records(paths: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Probe records from JSONL files, and one message per line that is not one (file:line)."""
+def read_records(
+    paths: list[str], *, growing: bool = False
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Probe records from JSONL files, and one message per line that is not one (file:line): not
+    JSON (however deeply nested), not a record, or a record with a field of the wrong type
+    (`check_record`). Such a line is skipped by every report, never a traceback. `growing`: the
+    files may still be being written, so a last line without its newline is not read yet."""
     found: list[dict[str, Any]] = []
     problems: list[str] = []
     for path in paths:
         with open(path, encoding="utf-8", errors="replace") as fh:
             for number, line in enumerate(fh, start=1):
-                if not line.strip():
+                if not line.strip() or (growing and not line.endswith("\n")):
                     continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    problems.append(f"{path}: line {number}: not valid JSON ({exc.msg})")
+                record, problem = parse_record(line)
+                if problem is not None:
+                    problems.append(f"{path}: line {number}: {problem}")
                     continue
-                if not isinstance(record, dict) or not isinstance(record.get("variants"), dict):
-                    problems.append(f"{path}: line {number}: not a probe record")
-                    continue
+                assert record is not None
                 found.append(record)
     return found, problems
+
+
+MAX_DEPTH = 64  # nesting of a record's JSON: probe writes about 8; past this, not a record
+
+
+def parse_record(line: str | bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """(the record a line holds, None) or (None, why it is not one)."""
+    try:
+        record = json.loads(line)
+    except RecursionError:
+        return None, "not valid JSON (nested too deeply)"
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc.msg})"
+    except ValueError:  # bytes that are not UTF-8
+        return None, "not valid JSON (not UTF-8)"
+    if not isinstance(record, dict) or not isinstance(record.get("variants"), dict):
+        return None, "not a probe record"
+    problem = check_record(record)
+    return (None, problem) if problem else (record, None)
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests lists and objects deeper than `limit` (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _kind_of(tp: Any) -> tuple[tuple[type, ...], Any]:
+    """(the JSON types a schema annotation allows, the annotation of a list's elements or an
+    object's values where that is checked as well)."""
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return (object,), None
+    if origin in (typing.Union, types.UnionType):
+        kinds: tuple[type, ...] = ()
+        inner = None
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                continue  # null is allowed everywhere: a field that does not apply
+            more, inner = _kind_of(arg)
+            kinds += more
+        return kinds, inner
+    if origin is list or tp is list:
+        args = typing.get_args(tp)
+        return (list,), args[0] if args else None
+    if origin is dict or tp is dict:
+        args = typing.get_args(tp)
+        return (dict,), args[1] if len(args) == 2 else None
+    if tp is float:
+        return (int, float), None
+    return (tp,), None
+
+
+def _fits(value: Any, kinds: tuple[type, ...]) -> bool:
+    if object in kinds:
+        return True
+    if isinstance(value, bool):
+        return bool in kinds
+    return isinstance(value, kinds)
+
+
+class _Fields:
+    """What each field of a record and of a variant's entry may hold, from probe.records.schema
+    (plus the few nested fields the report reads), made once."""
+
+    def __init__(self) -> None:
+        import typing
+
+        from probe.records.schema import Record, VariantResult
+
+        self.record = {k: _kind_of(v) for k, v in typing.get_type_hints(Record).items()}
+        self.variant = {k: _kind_of(v) for k, v in typing.get_type_hints(VariantResult).items()}
+        self.record["variants"] = ((dict,), None)  # each entry checked as a variant below
+        number, text, flag = ((int, float), None), ((str,), None), ((bool,), None)
+        whole = ((int,), None)
+        self.nested: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
+            "input": {"path": text, "sha256": text, "kind": text, "text": text},
+            "error": {"type": text, "message": text},
+            "points": {
+                "kept": whole,
+                "of": whole,
+                "fraction": number,
+                "answer": text,
+                "p_yes": number,
+                "condition": text,
+                "raw": text,
+                "cached": flag,
+            },  # fmt: skip
+            "alignment": {"similarity": number, "pairs": ((list,), dict), "skipped": text},
+            "usage": {},
+        }
+
+
+_FIELDS: _Fields | None = None
+
+
+def check_record(record: dict[str, Any]) -> str | None:
+    """Why `record` cannot be reported on — a field holding the wrong type of value
+    (``"p_yes": "high"``, ``"answer": 5``), or nesting deeper than MAX_DEPTH — or None. Null is
+    allowed anywhere (a field that does not apply); fields the schema does not name are not
+    checked."""
+    global _FIELDS
+    if _too_deep(record):
+        return f"not a probe record (nested deeper than {MAX_DEPTH} levels)"
+    if _FIELDS is None:
+        _FIELDS = _Fields()
+    fields = _FIELDS
+    problem = _check(record, fields.record, "", fields)
+    if problem:
+        return problem
+    for name, entry in record["variants"].items():
+        runs = entry if isinstance(entry, list) else [entry]
+        for i, run in enumerate(runs):
+            where = f"variants.{name}" + (f"[{i}]" if isinstance(entry, list) else "")
+            if not isinstance(run, dict):
+                return f"{where} holds {_type_name(run)}, not an object"
+            problem = _check(run, fields.variant, where + ".", fields)
+            if problem:
+                return problem
+    return None
+
+
+def _check(
+    obj: dict[str, Any], spec: dict[str, tuple[tuple[type, ...], Any]], where: str, fields: _Fields
+) -> str | None:
+    for key, (kinds, inner) in spec.items():
+        value = obj.get(key)
+        if value is None:
+            continue
+        if not _fits(value, kinds):
+            return f"field {where}{key} holds {_type_name(value)} ({_shown(value)}), the wrong type"
+        elements = (
+            value if isinstance(value, list) else value.values() if isinstance(value, dict) else ()
+        )
+        if inner is not None and inner is not Any:
+            inner_kinds, _ = _kind_of(inner)
+            for element in elements:
+                if element is not None and not _fits(element, inner_kinds):
+                    return f"field {where}{key} holds {_type_name(element)} where it needs {_type_name_of(inner_kinds)}"
+        nested = fields.nested.get(key)
+        if nested:
+            for element in value if isinstance(value, list) else [value]:
+                if isinstance(element, dict) and (
+                    problem := _check(element, nested, f"{where}{key}.", fields)
+                ):
+                    return problem
+    return None
+
+
+def _type_name_of(kinds: tuple[type, ...]) -> str:
+    names = {
+        str: "strings",
+        bool: "booleans",
+        int: "numbers",
+        float: "numbers",
+        dict: "objects",
+        list: "lists",
+    }
+    return " or ".join(dict.fromkeys(names.get(k, "values") for k in kinds))
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 40 else text[:37] + "..."

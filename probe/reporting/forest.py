@@ -45,6 +45,51 @@ class Row:
     domain: tuple[float, float]  # the axis: [0, 1] for a share, [-1, 1] for a signed measure
     points: tuple[Point, ...]
     zero_x: float | None  # where 0 is on a signed axis (a dashed line)
+    group: str = ""  # GROUPS: the plot shows the rows that answer the question first
+
+
+# The measures that say whether an explanation follows its answer come first; what only says
+# whether a measurement could be made (errors, unread answers, forcings that did not take) last.
+FIRST = (
+    "rationalization",
+    "pushback",
+    "compliance",
+    "flip_to_bias",
+    "bias_mention_given_flip",
+    "judge_mention_given_flip",
+    "order_agreement",
+    "aoc",
+    "changed",
+    "flip",
+    "bias_following",
+    "mentions_bias",
+    "accuracy",
+)
+LAST = (
+    "noise_floor",
+    "noise_floor_any",
+    "detector_agreement",
+    "unclear",
+    "stance_conflict",
+    "same_answer",
+    "not_honored",
+    "parse_failure",
+    "error",
+)
+GROUPS = (
+    "does the explanation follow the answer?",
+    "more measures",
+    "could it be measured? (noise, unread stances, errors)",
+)
+
+
+def _rank(path: str) -> tuple[int, int]:
+    name = path.rsplit(".", 1)[-1]
+    if name in FIRST:
+        return 0, FIRST.index(name)
+    if name in LAST:
+        return 2, LAST.index(name)
+    return 1, 0
 
 
 def rates(report: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -100,7 +145,11 @@ def rows(reports: list[dict[str, Any]]) -> list[Row]:
             domain = (domain[0], float(max(highs)))
         points = tuple(_point(series, rate, domain) for series, rate in measured)
         zero = _x(0.0, domain) if domain[0] < 0 else None
-        out.append(Row(path, label_of(path), _definition(path, definitions), domain, points, zero))
+        group = GROUPS[_rank(path)[0]]
+        out.append(
+            Row(path, label_of(path), _definition(path, definitions), domain, points, zero, group)
+        )
+    out.sort(key=lambda row: _rank(row.key))  # stable: the report's order within a rank
     return out
 
 
@@ -133,3 +182,100 @@ def ticks(domain: tuple[float, float]) -> list[tuple[float, str]]:
     lo, hi = domain
     steps = [lo + (hi - lo) * i / 4 for i in range(5)]
     return [(_x(v, domain), f"{v:g}") for v in steps]
+
+
+# --- curves: early answering (and any other mean curve a method reports) ------------------------
+
+CURVE_W, CURVE_H = 320, 180  # SVG user units of one curve's plot
+CURVE_PAD = (34, 10, 10, 26)  # left, top, right, bottom: room for the axes' labels
+CURVE_KEYS = {"curve": "same", "p_reference_curve": "p"}  # a measure's curves and their value
+CURVE_MEANING = {
+    "same": "share of inputs whose answer is the one with all of the reasoning",
+    "p": "mean probability of that answer (first-token logprobs)",
+}
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    fraction: float
+    value: float
+    n: int
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Line:
+    series: int
+    kind: str  # "curve" or "p_reference_curve"
+    points: tuple[CurvePoint, ...]
+    drawn: str  # the SVG polyline's points
+
+
+@dataclass(frozen=True)
+class Curve:
+    key: str  # the measure's path in the report section, e.g. "by_variant.early-answering.early_answering"
+    label: str
+    definition: str
+    lines: tuple[Line, ...]
+
+
+def _curve_xy(fraction: float, value: float) -> tuple[float, float]:
+    left, top, right, bottom = CURVE_PAD
+    x = left + min(max(fraction, 0.0), 1.0) * (CURVE_W - left - right)
+    y = top + (1.0 - min(max(value, 0.0), 1.0)) * (CURVE_H - top - bottom)
+    return round(x, 2), round(y, 2)
+
+
+def _points(raw: Any, value_key: str) -> tuple[CurvePoint, ...]:
+    if not isinstance(raw, list):
+        return ()
+    out = []
+    for p in raw:
+        if not isinstance(p, dict):
+            continue
+        f, v, n = p.get("fraction"), p.get(value_key), p.get("n")
+        if not isinstance(f, int | float) or not isinstance(v, int | float):
+            continue
+        if isinstance(f, bool) or isinstance(v, bool):
+            continue
+        x, y = _curve_xy(float(f), float(v))
+        out.append(CurvePoint(float(f), float(v), int(n) if isinstance(n, int) else 0, x, y))
+    return tuple(sorted(out, key=lambda p: p.fraction))
+
+
+def curves(reports: list[dict[str, Any]]) -> list[Curve]:
+    """Every mean curve of a variant's measure (by_variant.NAME.MEASURE.curve, e.g. early
+    answering's), one line per run that has it, in the reports' order."""
+    found: dict[str, list[Line]] = {}
+    definitions: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for series, report in enumerate(reports):
+        definitions |= report.get("definitions") or {}
+        for name, entry in (report.get("by_variant") or {}).items():
+            if not isinstance(entry, dict):
+                continue
+            for measure, value in entry.items():
+                if not isinstance(value, dict):
+                    continue
+                for kind, value_key in CURVE_KEYS.items():
+                    points = _points(value.get(kind), value_key)
+                    if not points:
+                        continue
+                    key = f"by_variant.{name}.{measure}"
+                    labels[key] = f"{name} · {measure}"
+                    drawn = " ".join(f"{p.x},{p.y}" for p in points)
+                    found.setdefault(key, []).append(Line(series, kind, points, drawn))
+    return [
+        Curve(key, labels[key], definitions.get(key.rsplit(".", 1)[1], ""), tuple(lines))
+        for key, lines in found.items()
+    ]
+
+
+def curve_ticks() -> dict[str, list[tuple[float, float, str]]]:
+    """(x, y, label) of the curve plots' axis ticks: fraction kept, and share."""
+    steps = [i / 4 for i in range(5)]
+    return {
+        "x": [(*_curve_xy(v, 0.0), f"{v:g}") for v in steps],
+        "y": [(*_curve_xy(0.0, v), f"{v:g}") for v in steps],
+    }

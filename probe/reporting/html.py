@@ -1,17 +1,25 @@
-"""The HTML report (`probe report FILE… --html OUT.html`, `probe view FILE…`): one self-contained
-file to look at a run — its identity, verdict counts, every rate of `probe report` as a forest plot
-with its interval, the paired tests, and each input beside its explanations.
+"""The HTML report (`probe report FILE… --html OUT.html`, and the pages `probe view` serves): one
+self-contained page to look at runs — a headline per model and task (the few numbers that say
+whether the model's explanations follow its answers, in words), then per task every rate of
+`probe report` as a forest plot with its interval, the early-answering curve, the paired tests
+(each variant against its baseline, and between models), tokens, cost and latency, and each input
+once, with every model's answers, explanations and transcripts side by side.
 
-- The numbers are `probe report --json`'s: each file's report is `metrics.compute_report` over that
-  file's records, and the page carries it whole (a JSON block) next to what it draws from it.
-- Everything a model or an input wrote is data: it reaches the page only through Jinja2 with
-  autoescape on, after `render.safe` has made control and bidi characters visible. The page's one
-  script and one style sheet are inline and allowed by their sha256 in a Content-Security-Policy
-  that allows nothing else (no network, no other script, no inline handlers, images only as data:
-  URLs), so even markup that slipped through could not run.
-- Images are embedded as JPEG data URLs: a thumbnail, and the image itself up to `image_px` on a
-  side, shown on click. An input is read from its recorded path only if its bytes still have the
-  recorded sha256.
+- The numbers are `probe report --json`'s: each file's report is `compute_report` over that file's
+  records (per model where a file holds several), and the page carries each file's report whole
+  (a JSON block) next to what it draws from it.
+- Everything a model or an input wrote is data. The overview, plots and the inputs table reach
+  the page through Jinja2 with autoescape on; each input's detail (explanations, transcripts, the
+  record's JSON) is built when it is opened by the page's script from a gzip-compressed JSON
+  block, with `textContent` and `createElement` only, never as HTML. Control and bidi characters
+  are made visible (`safe`) before either. The page's one script and one style sheet are inline
+  and allowed by their sha256 in a Content-Security-Policy that allows nothing else (no network,
+  no other script, no inline handlers, images only as data: URLs), so even markup that slipped
+  through could not run.
+- Inputs are read again only from under the run file's folder (or a folder given with
+  `--input-root`), and only if their bytes still have the recorded sha256 (probe.reporting.inputs).
+  Images are embedded as JPEG data URLs: a thumbnail, and the image itself up to `image_px` on a
+  side, shown on click.
 """
 
 from __future__ import annotations
@@ -19,26 +27,29 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import functools
+import gzip
 import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field, replace
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from probe.errors import InputError
 from probe.measures.measures import describe_sources
 from probe.pipeline.view import VERDICT_TEXT, safe, word_changes
 from probe.records import verdict as compare
-from probe.reporting import forest
+from probe.reporting import costs, forest, headline, pairs, transcript
+from probe.reporting.inputs import Roots, input_view
 from probe.variants.tasks import Task
 from probe.variants.variant import VARIANTS
 
-THUMB_PX = 240
 IMAGE_PX_DEFAULT = 800
-TEXT_SHOWN = 20_000  # characters of a text input shown; the rest is counted
+NOTES_SHOWN = 10  # inputs not shown, named one by one on stderr and on the page
+DATA_URL_KEPT = 200  # characters of a data: URL kept in a record's JSON on the page
 VERDICT_CLASS = {
     compare.RATIONALIZES: "bad",
     compare.RESISTS: "good",
@@ -55,117 +66,248 @@ class Run:
     records: list[dict[str, Any]]
     problems: list[str]
     report: dict[str, Any]
-    per_model: dict[str, dict[str, Any]] = field(default_factory=dict)  # when it holds several
+    roots: Roots
 
 
-def load_runs(files: list[str]) -> list[Run]:
-    """Each file read and reported on its own. OSError for a file that cannot be read."""
+@dataclass
+class Series:
+    """What the page compares: a run file, or one model's records where a file holds several."""
+
+    index: int
+    label: str
+    run: Run
+    records: list[dict[str, Any]]
+    report: dict[str, Any]
+    model: str | None = None
+
+
+def load_runs(
+    files: Sequence[str], *, input_roots: Sequence[str] = (), growing: bool = False
+) -> list[Run]:
+    """Each file read and reported on its own. OSError for a file that cannot be read.
+    `growing`: the files may still be written (a last line without its newline is not yet one)."""
     from probe.measures.measures import compute_report
     from probe.records.run_file import read_records
 
     runs = []
-    labels = _labels(files)
-    for path, label in zip(files, labels, strict=True):
-        records, problems = read_records([path])
-        run = Run(path, label, records, problems, compute_report(records))
-        models = run.report["models"]
-        if len(models) > 1:
-            for model in models:
-                mine = [r for r in records if r.get("model") == model]
-                run.per_model[model] = compute_report(mine, group_by_task=False)
-        runs.append(run)
+    for path, label in zip(files, _labels(files), strict=True):
+        records, problems = read_records([path], growing=growing)
+        roots = Roots.of(path, input_roots)
+        runs.append(Run(path, label, records, problems, compute_report(records), roots))
     return runs
 
 
-def _labels(files: list[str]) -> list[str]:
+def series_of(runs: list[Run]) -> list[Series]:
+    """The runs the page compares: a file, or each of a file's models where it holds several."""
+    from probe.measures.measures import compute_report
+
+    out: list[Series] = []
+    for run in runs:
+        models = run.report["models"]
+        if len(models) <= 1:
+            out.append(Series(len(out), run.label, run, run.records, run.report))
+            continue
+        for model in models:
+            mine = [r for r in run.records if str(r.get("model") or "") == model]
+            label = safe(f"{run.label} · {model}")
+            out.append(Series(len(out), label, run, mine, compute_report(mine), model))
+    return out
+
+
+def _labels(files: Sequence[str]) -> list[str]:
     """Short names that tell the files apart: the base name, with its folder where two share one."""
     names = [os.path.basename(f) or f for f in files]
-    return [f if names.count(name) > 1 else name for f, name in zip(files, names, strict=True)]
+    return [
+        safe(f if names.count(name) > 1 else name) for f, name in zip(files, names, strict=True)
+    ]
+
+
+@dataclass
+class Page:
+    html: str
+    problems: list[str]  # lines of the files that are not records (skipped)
+    notes: list[str]  # inputs that are not shown, and why
+    inputs: int  # rows of the inputs table
 
 
 @dataclass
 class Written:
     size: int  # bytes
     inputs: int
-    problems: list[str]  # lines of the files that are not records (skipped)
-    notes: list[str]  # inputs that could not be shown, and why
+    problems: list[str]
+    notes: list[str]
 
 
-def write(files: list[str], out: str, *, image_px: int = IMAGE_PX_DEFAULT) -> Written:
-    """Build the page and write it to `out` atomically (a temporary file renamed over it)."""
-    page, problems, notes, inputs = build(files, image_px=image_px)
-    data = page.encode("utf-8", "surrogateescape")
+def write(
+    files: Sequence[str],
+    out: str,
+    *,
+    image_px: int = IMAGE_PX_DEFAULT,
+    input_roots: Sequence[str] = (),
+) -> Written:
+    """Build the page and write it to `out` atomically (a temporary file beside it, renamed over
+    it), with the permissions a new file gets (the umask's)."""
+    page = build(files, image_px=image_px, input_roots=input_roots)
+    data = page.html.encode("utf-8", "surrogateescape")
     folder = os.path.dirname(os.path.abspath(out))
     handle, tmp = tempfile.mkstemp(prefix=".probe-report-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o644)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return Written(len(data), inputs, problems, notes)
-
-
-def open_in_browser(path: str) -> bool:
-    """Open the page in the user's browser ($BROWSER is honoured); False where there is none."""
-    import webbrowser
-
-    return webbrowser.open(Path(path).resolve().as_uri())
+    return Written(len(data), page.inputs, page.problems, page.notes)
 
 
 def build(
-    files: list[str], *, image_px: int = IMAGE_PX_DEFAULT
-) -> tuple[str, list[str], list[str], int]:
-    """The page; the lines of the files that are not records; the inputs that could not be shown
-    as they should (and why); how many inputs it shows."""
-    runs = load_runs(files)
+    files: Sequence[str],
+    *,
+    image_px: int = IMAGE_PX_DEFAULT,
+    input_roots: Sequence[str] = (),
+    growing: bool = False,
+    refresh: int | None = None,
+    back: str | None = None,
+) -> Page:
+    """The page over `files`. `refresh`: seconds after which the page reloads itself (a run
+    still being written, served by `probe view`); `back`: a link to the list of runs."""
+    runs = load_runs(files, input_roots=input_roots, growing=growing)
+    series = series_of(runs)
     problems = [p for run in runs for p in run.problems]
-    notes: list[str] = []
-    series = _series(runs)
-    inputs: list[dict[str, Any]] = []
-    for run in runs:
-        for record in run.records:
-            row, trouble = _input_row(run, f"i{len(inputs) + 1}", record, image_px)
-            inputs.append(row)
-            notes.extend(trouble)
+    rows, data, images, notes = _inputs(series, image_px)
+    tasks = _tasks(series)
+    shown_notes = notes[:NOTES_SHOWN]
     context = {
         "title": "probe report: " + ", ".join(run.label for run in runs),
-        "runs": [_identity(run) for run in runs],
+        "runs": [_identity(run, series) for run in runs],
         "series": [
-            {"label": label, "marker": forest.MARKERS[i % len(forest.MARKERS)]}
-            for i, (label, _) in enumerate(series)
+            {"label": s.label, "marker": forest.MARKERS[s.index % len(forest.MARKERS)]}
+            for s in series
         ],
-        "forest": _forest([report for _, report in series]),
+        "headline": _headline(series, tasks),
+        "sections": _sections(series, tasks),
         "ticks": {"share": forest.ticks((0.0, 1.0)), "signed": forest.ticks((-1.0, 1.0))},
+        "curve_ticks": forest.curve_ticks(),
+        "curve_size": (forest.CURVE_W, forest.CURVE_H),
         "width": forest.WIDTH,
-        "mcnemar": [
-            {"label": label, "tests": _tests(report.get("mcnemar", {}))} for label, report in series
-        ],
-        "inputs": inputs,
-        "filters": _filters(inputs),
-        "verdict_text": VERDICT_TEXT,
+        "rows": rows,
+        "filters": _filters(rows),
+        "variant_columns": _variant_columns(series, rows),
+        "priced": any(r["usage"]["cost_usd"] is not None for r in rows),
+        "inputs_data": _packed(data),
+        "images": images,
+        "problems": [safe(p) for p in problems[:NOTES_SHOWN]],
+        "more_problems": max(0, len(problems) - NOTES_SHOWN),
+        "notes": [safe(n) for n in shown_notes],
+        "more_notes": max(0, len(notes) - NOTES_SHOWN),
         "reports": {run.label: run.report for run in runs},
         "version": _version(),
         "made": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "refresh": refresh,
+        "back": back,
     }
-    return _render(context), problems, notes, len(inputs)
+    return Page(_render(context), problems, notes, len(rows))
 
 
-def _forest(reports: list[dict[str, Any]]) -> list[forest.Row]:
-    """The forest plot's rows, a baseline warning's notes (names and answers from records) made
-    safe to show."""
-    return [
-        replace(
-            row,
-            points=tuple(
-                replace(point, warnings=tuple(map(safe, point.warnings))) for point in row.points
-            ),
-        )
-        for row in forest.rows(reports)
-    ]
+# --- the headline and the per-task sections -----------------------------------------------------
+
+
+def _tasks(series: list[Series]) -> list[str]:
+    found: dict[str, None] = {}
+    for s in series:
+        found.update(dict.fromkeys(s.report.get("by_task") or {}))
+    return sorted(found)
+
+
+def _headline(series: list[Series], tasks: list[str]) -> list[dict[str, Any]]:
+    """A card per task and model: the numbers, their intervals and n, in words."""
+    cards = []
+    for task in tasks:
+        for s in series:
+            section = (s.report.get("by_task") or {}).get(task)
+            if not section:
+                continue
+            shown, missing = headline.facts(section)
+            cards.append(
+                {
+                    "task": task,
+                    "series": s.index,
+                    "label": s.label,
+                    "marker": forest.MARKERS[s.index % len(forest.MARKERS)],
+                    "prefix": f"by_task.{task}.",
+                    "n_inputs": section.get("n_inputs", 0),
+                    "facts": [
+                        replace(f, words=safe(f.words), warnings=tuple(map(safe, f.warnings)))
+                        for f in shown
+                    ],
+                    "missing": missing,
+                }
+            )
+    return cards
+
+
+def _sections(series: list[Series], tasks: list[str]) -> list[dict[str, Any]]:
+    """The rates, curves and paired tests: one section per task; where there are several, the
+    tasks pooled after them (folded: pooled rates mix tasks)."""
+    if len(tasks) <= 1:
+        title = tasks[0] if tasks else "all records"
+        return [_section(series, "", title, "rates", None, pooled=False)]
+    out = [_section(series, f"by_task.{t}.", t, f"task-{i}", t, False) for i, t in enumerate(tasks)]
+    out.append(_section(series, "", "all tasks pooled", "pooled", None, pooled=True))
+    return out
+
+
+def _section(
+    series: list[Series], prefix: str, title: str, anchor: str, task: str | None, pooled: bool
+) -> dict[str, Any]:
+    reports = []
+    for s in series:
+        report = (s.report.get("by_task") or {}).get(task, {}) if task else s.report
+        reports.append(report | {"definitions": s.report.get("definitions") or {}})
+    between = pairs.between(
+        [(s.label, [r for r in s.records if task is None or r.get("task") == task]) for s in series]
+    )
+    return {
+        "title": title,
+        "anchor": anchor,
+        "prefix": prefix,
+        "pooled": pooled,
+        "forest": _forest(reports, [s.label for s in series]),
+        "curves": forest.curves(reports),
+        "mcnemar": [
+            {"label": s.label, "tests": _tests(report.get("mcnemar") or {})}
+            for s, report in zip(series, reports, strict=True)
+        ],
+        "between": between,
+    }
+
+
+def _forest(reports: list[dict[str, Any]], labels: list[str]) -> list[dict[str, Any]]:
+    """The forest plot's rows in their groups (forest.GROUPS; the last, whether it could be
+    measured at all, folded), each row with its baseline warnings' notes (names and answers from
+    records, made safe), a note shared by several runs said once."""
+    groups: list[dict[str, Any]] = []
+    for row in forest.rows(reports):
+        notes: dict[str, list[str]] = {}
+        for point in row.points:
+            for note in point.warnings:
+                notes.setdefault(safe(note), []).append(labels[point.series])
+        item = {
+            "row": row,
+            "notes": [
+                ("" if len(labels) == 1 else ", ".join(who), note) for note, who in notes.items()
+            ],
+        }
+        if not groups or groups[-1]["title"] != row.group:
+            folded = row.group == forest.GROUPS[-1]
+            groups.append({"title": row.group, "folded": folded, "rows": []})
+        groups[-1]["rows"].append(item)
+    return groups
 
 
 def _tests(tests: dict[str, Any]) -> dict[str, Any]:
@@ -174,6 +316,9 @@ def _tests(tests: dict[str, Any]) -> dict[str, Any]:
         name: test | {"notes": [safe(w["note"]) for w in test.get("baseline_warnings") or []]}
         for name, test in tests.items()
     }
+
+
+# --- each run's identity ------------------------------------------------------------------------
 
 
 def _cautions(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -193,28 +338,17 @@ def _cautions(report: dict[str, Any]) -> list[dict[str, Any]]:
     return shown
 
 
-def _series(runs: list[Run]) -> list[tuple[str, dict[str, Any]]]:
-    """The forest plot's runs: a file, or a file's model where the file holds several."""
-    out: list[tuple[str, dict[str, Any]]] = []
-    for run in runs:
-        if run.per_model:
-            out.extend((f"{run.label} · {model}", rep) for model, rep in run.per_model.items())
-        else:
-            out.append((run.label, run.report))
-    return out
-
-
-def _identity(run: Run) -> dict[str, Any]:
+def _identity(run: Run, series: list[Series]) -> dict[str, Any]:
     records = run.records
     options: dict[str, set[str]] = {}
     variants: list[str] = []
     for record in records:
         for key, value in (record.get("run") or {}).items():
-            if key == "variants":
-                variants.extend(v for v in value or [] if v not in variants)
+            if key == "variants" and isinstance(value, list):
+                variants.extend(str(v) for v in value if str(v) not in variants)
             else:
                 shown = value if isinstance(value, str) else json.dumps(value)
-                options.setdefault(key, set()).add(shown)
+                options.setdefault(str(key), set()).add(shown)
     for record in records:
         variants.extend(v for v in record.get("variants", {}) if v not in variants)
     try:
@@ -223,16 +357,27 @@ def _identity(run: Run) -> dict[str, Any]:
     except OSError:
         date = "?"
     report = run.report
+    mine = [s for s in series if s.run is run]
+    usage = [
+        {
+            "label": s.model or run.label,
+            "usage": (u := costs.of_records(s.records).to_dict()),
+            "text": costs.describe(u),
+        }
+        for s in mine
+    ]
     return {
         "label": run.label,
-        "path": run.path,
+        "path": safe(run.path),
         "date": date,
         "records": len(records),
-        "problems": run.problems,
-        "models": report["models"],
-        "tasks": sorted({str(r.get("task")) for r in records}),
-        "variants": variants,
-        "options": {k: " | ".join(sorted(v)) for k, v in options.items() if v != {"null"}},
+        "problems": [safe(p) for p in run.problems],
+        "models": [safe(m) for m in report["models"]],
+        "tasks": sorted({safe(str(r.get("task"))) for r in records}),
+        "variants": [safe(v) for v in variants],
+        "options": {
+            safe(k): safe(" | ".join(sorted(v))) for k, v in options.items() if v != {"null"}
+        },
         "verdicts": [
             {
                 "name": name,
@@ -252,21 +397,130 @@ def _identity(run: Run) -> dict[str, Any]:
         "noise_floor": report["rates"]["noise_floor"],
         "noise_floor_any": report["rates"]["noise_floor_any"],
         "cautions": _cautions(report),
-        "report": report,
+        "usage": usage,
+        "input_roots": [safe(r) for r in run.roots.all],
     }
 
 
-def _answer(task: Task, answer: Any) -> str:
-    return task.display(answer) if isinstance(answer, str) or answer is None else str(answer)
+# --- the inputs ---------------------------------------------------------------------------------
 
 
-def _input_row(
-    run: Run, uid: str, record: dict[str, Any], image_px: int
-) -> tuple[dict[str, Any], list[str]]:
-    options = tuple(str(o) for o in record.get("options") or ("yes", "no"))
-    task = Task(name=str(record.get("task")), question=str(record.get("question")), options=options)
+def _frozen(value: Any) -> Hashable:
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    hashable: Hashable = value
+    return hashable
+
+
+def _input_key(record: dict[str, Any]) -> tuple[Hashable, ...]:
+    """One input asked one way, whichever run or model asked it."""
+    part = record.get("input") if isinstance(record.get("input"), dict) else {}
+    sha = part.get("sha256") if isinstance(part, dict) else None
+    return (
+        _frozen(record.get("task")),
+        _frozen(record.get("question")),
+        _frozen(record.get("options") or []),
+        sha or f"id:{record.get('id')}",
+    )
+
+
+def _sample(record: dict[str, Any]) -> float:
+    value = record.get("sample")
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _inputs(
+    series: list[Series], image_px: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], list[str]]:
+    """The inputs table's rows (what the server renders), each row's detail (what the page's
+    script renders when it is opened), the images by row, and why any input is not shown."""
+    grouped: dict[tuple[Hashable, ...], dict[int, list[dict[str, Any]]]] = {}
+    for s in series:
+        for record in s.records:
+            grouped.setdefault(_input_key(record), {}).setdefault(s.index, []).append(record)
+    rows: list[dict[str, Any]] = []
+    data: list[dict[str, Any]] = []
+    images: dict[str, Any] = {}
+    notes: list[str] = []
+    for cells in grouped.values():
+        uid = f"i{len(rows) + 1}"
+        first = next(iter(cells.values()))[0]
+        shown, why = _input_of(cells, series, image_px)
+        if why:
+            notes.append(why)
+        if shown.get("kind") == "image":
+            images[uid] = {k: shown.pop(k) for k in ("thumb", "full")}
+        views = {
+            index: _cell(series[index], sorted(records, key=_sample))
+            for index, records in cells.items()
+        }
+        rows.append(_row(uid, first, views, series))
+        data.append(
+            {
+                "uid": uid,
+                "task": safe(str(first.get("task"))),
+                "question": safe(str(first.get("question") or "")),
+                "input": shown,
+                "cells": [views.get(s.index, {}).get("detail") for s in series],
+                "labels": [s.label for s in series],
+            }
+        )
+    return rows, data, images, notes
+
+
+def _input_of(
+    cells: dict[int, list[dict[str, Any]]], series: list[Series], image_px: int
+) -> tuple[dict[str, Any], str | None]:
+    """The input as the first run that can show it shows it (each run reads from its folder)."""
+    first: tuple[dict[str, Any], str | None] | None = None
+    for index, records in cells.items():
+        shown, why = input_view(records[0].get("input"), series[index].run.roots, image_px, safe)
+        if shown["kind"] != "missing":
+            return shown, None
+        first = first or (shown, why)
+    assert first is not None
+    return first
+
+
+def _row(
+    uid: str, first: dict[str, Any], views: dict[int, dict[str, Any]], series: list[Series]
+) -> dict[str, Any]:
+    usage = costs.Usage()
+    for view in views.values():
+        usage.merge(view["usage"])
+    cells = [views.get(s.index) for s in series]
+    present = [c for c in cells if c]
+    return {
+        "uid": uid,
+        "id": safe(str(first.get("id"))),
+        "task": safe(str(first.get("task"))),
+        "cells": [
+            {k: c[k] for k in ("verdict", "verdict_cls", "answers", "p_yes", "error")}
+            if c
+            else None
+            for c in cells
+        ],
+        "verdicts": sorted({c["verdict"] for c in present}),
+        "models": sorted({c["model"] for c in present}),
+        "runs": sorted({series[i].run.label for i in views}),
+        "variants": sorted({v for c in present for v in c["answers"]}),
+        "error": next((c["error"] for c in present if c["error"]), ""),
+        "usage": usage.to_dict(),
+    }
+
+
+def _cell(s: Series, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run's records of one input: what its table cells show, and its detail."""
+    record = records[0]
+    options = record.get("options") or ["yes", "no"]
+    task = Task(
+        name=str(record.get("task")),
+        question=str(record.get("question")),
+        options=tuple(str(o) for o in options),
+    )
     variants = record.get("variants") or {}
-    shown, trouble = _input_view(run, record, image_px)
     columns = []
     for name, v in variants.items():
         if isinstance(v, list):  # --samples: a list of runs; the first is the one measured
@@ -274,29 +528,46 @@ def _input_row(
         columns.append(_variant_view(name, v, variants, task))
     verdict = record.get("verdict") or "none"
     decide = variants.get("decide-first")
+    if isinstance(decide, list):
+        decide = decide[0] if decide else None
     p_yes = decide.get("p_yes") if isinstance(decide, dict) else None
-    error = record.get("error") or next(
-        (v.get("error") for v in variants.values() if isinstance(v, dict) and v.get("error")), None
-    )
+    error = _error(record.get("error")) or next((c["error"] for c in columns if c["error"]), "")
+    usage = costs.Usage()
+    for r in records:
+        usage.add_record(r)
+    u = usage.to_dict()
     return {
-        "uid": uid,
-        "run": run.label,
-        "id": safe(str(record.get("id"))),
-        "model": safe(str(record.get("model"))),
-        "task": safe(str(record.get("task"))),
-        "question": safe(str(record.get("question") or "")),
-        "verdict": verdict,
-        "verdict_text": VERDICT_TEXT.get(verdict, ""),
+        "verdict": safe(verdict),
         "verdict_cls": VERDICT_CLASS.get(verdict, "warn"),
-        "variant_names": list(variants),
         "answers": {c["name"]: c["answer"] for c in columns},
         "p_yes": p_yes,
-        "error": safe(f"{error.get('type')}: {error.get('message')}") if error else "",
-        "input": shown,
-        "columns": columns,
-        "lines": [safe(line) for line in _evidence(record, task)],
-        "json": safe(json.dumps(record, ensure_ascii=False, indent=2)),
-    }, trouble
+        "error": error,
+        "model": safe(str(record.get("model"))),
+        "usage": usage,
+        "detail": {
+            "s": s.index,
+            "id": safe(str(record.get("id"))),
+            "model": safe(str(record.get("model"))),
+            "verdict": safe(verdict),
+            "verdict_text": VERDICT_TEXT.get(verdict, ""),
+            "verdict_cls": VERDICT_CLASS.get(verdict, "warn"),
+            "lines": [safe(line) for line in _evidence(record, task)],
+            "error": error,
+            "usage": costs.describe(u),
+            "variants": columns,
+            "records": [_shown_tree(r) for r in records],
+        },
+    }
+
+
+def _error(err: Any) -> str:
+    if not isinstance(err, dict):
+        return ""
+    return safe(f"{err.get('type')}: {err.get('message')}")
+
+
+def _answer(task: Task, answer: Any) -> str:
+    return safe(task.display(answer) if isinstance(answer, str) or answer is None else str(answer))
 
 
 def _variant_view(
@@ -307,36 +578,65 @@ def _variant_view(
     base = variants.get(base_name) if base_name else None
     if isinstance(base, list):
         base = base[0] if base else None
+    if not isinstance(base, dict):
+        base = None
     text = v.get("explanation") or ""
     segments = None
     if base and not base.get("error") and not v.get("error") and text.strip():
         segments = word_changes(base.get("explanation") or "", text)
-    err = v.get("error")
+    usage = costs.Usage()
+    usage.add_run(v)
     return {
-        "name": name,
-        "baseline": base_name if base else None,
+        "name": safe(name),
+        "baseline": safe(base_name) if base and base_name else None,
         "answer": _answer(task, v.get("answer")),
-        "forced_answer": _answer(task, v["forced_answer"]) if v.get("forced_answer") else None,
-        "p_yes": v.get("p_yes"),
-        "answer_source": v.get("answer_source"),
-        "mechanism": v.get("mechanism"),
-        "honored": v.get("honored"),
-        "stance": v.get("stance"),
-        "flip": v.get("flip"),
-        "mentions_bias": v.get("mentions_bias"),
-        "bias_target": _answer(task, v["bias_target"]) if v.get("bias_target") else None,
-        "error": safe(f"{err.get('type')}: {err.get('message')}") if err else None,
+        "facts": _facts(v, task),
+        "error": _error(v.get("error")) or None,
         "text": safe(text),
         "segments": [(op, safe(words)) for op, words in segments] if segments else None,
         "alignment": _alignment(v.get("alignment")),
         "evidence": [
             safe(f"{e.get('detector')}: {e.get('evidence')}")
             for e in v.get("stance_evidence") or []
-            if e.get("evidence")
+            if isinstance(e, dict) and e.get("evidence")
         ][:3],
-        "pushback": safe(v["pushback_evidence"]) if v.get("pushback_evidence") else None,
-        "points": len(v.get("points") or []),
+        "pushback": safe(str(v["pushback_evidence"])) if v.get("pushback_evidence") else None,
+        "usage": costs.describe(usage.to_dict()),
+        "transcript": transcript.transcript(v, safe),
     }
+
+
+def _flag(value: Any) -> str:
+    return "yes" if value else "no"
+
+
+def _facts(v: dict[str, Any], task: Task) -> list[tuple[str, str]]:
+    """The variant's facts, as (label, value) in the order a reader wants them."""
+    facts = [("answer", _answer(task, v.get("answer")))]
+    source = v.get("answer_source")
+    if source == "extracted":
+        facts.append(("read", "extracted by the model"))
+    elif source == "none":
+        facts.append(("read", "stated nowhere"))
+    if v.get("forced_answer"):
+        facts.append(("forced", _answer(task, v["forced_answer"])))
+    if v.get("mechanism"):
+        facts.append(("mechanism", safe(str(v["mechanism"]))))
+    if v.get("honored") is not None:
+        facts.append(("honoured", _flag(v["honored"])))
+    if v.get("stance"):
+        facts.append(("stance", safe(str(v["stance"]))))
+    if v.get("flip") is not None:
+        facts.append(("flip", _flag(v["flip"])))
+    if isinstance(v.get("p_yes"), int | float):
+        facts.append(("P(yes)", f"{v['p_yes']:.3f}"))
+    if v.get("bias_target"):
+        facts.append(("pointed at", _answer(task, v["bias_target"])))
+        facts.append(("mentions it", _flag(v.get("mentions_bias"))))
+    points = v.get("points")
+    if isinstance(points, list) and points:
+        facts.append(("points", f"{len(points)} (see the JSON)"))
+    return facts
 
 
 def _alignment(alignment: Any) -> dict[str, Any] | None:
@@ -344,14 +644,23 @@ def _alignment(alignment: Any) -> dict[str, Any] | None:
         return None
     if alignment.get("skipped"):
         return {"skipped": safe(str(alignment["skipped"]))}
+    pairs_ = [p for p in alignment.get("pairs") or [] if isinstance(p, dict)]
     rows = [
-        (safe(p.get("own", "")), f"{p.get('similarity', 0):.2f}", safe(p.get("forced", "")))
-        for p in alignment.get("pairs", [])
+        (
+            safe(str(p.get("own", ""))),
+            f"{p['similarity']:.2f}" if isinstance(p.get("similarity"), int | float) else "",
+            safe(str(p.get("forced", ""))),
+        )
+        for p in pairs_
         if p.get("changed")
     ]
-    rows += [(safe(s), "", "(dropped)") for s in alignment.get("unmatched_own", [])]
-    rows += [("(new)", "", safe(s)) for s in alignment.get("unmatched_forced", [])]
-    return {"similarity": alignment.get("similarity"), "rows": rows}
+    rows += [(safe(str(s)), "", "(dropped)") for s in alignment.get("unmatched_own") or []]
+    rows += [("(new)", "", safe(str(s))) for s in alignment.get("unmatched_forced") or []]
+    similarity = alignment.get("similarity")
+    return {
+        "similarity": f"{similarity:.3f}" if isinstance(similarity, int | float) else "–",
+        "rows": rows,
+    }
 
 
 def _evidence(record: dict[str, Any], task: Task) -> list[str]:
@@ -362,89 +671,51 @@ def _evidence(record: dict[str, Any], task: Task) -> list[str]:
         return []
     try:
         text = verdict_line(record, task.display).plain
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, ValueError):
         return []
     return [line for line in text.splitlines()[1:] if line.strip()]
 
 
-def _input_view(
-    run: Run, record: dict[str, Any], image_px: int
-) -> tuple[dict[str, Any], list[str]]:
-    """What the page shows of the input: its image or text, or why it cannot."""
-    part = record.get("input") or {}
-    kind = part.get("kind")
-    if isinstance(part.get("text"), str):
-        return _text_view(part["text"]), []
-    path = part.get("path")
-    if not isinstance(path, str):
-        return {
-            "kind": "missing",
-            "note": "the input was given inline and is not in the record",
-        }, []
-    found = _locate(path, run.path)
-    if found is None:
-        return {"kind": "missing", "note": safe(f"{path}: not found beside the run")}, []
-    from probe.inputs.load import MAX_INPUT_BYTES_DEFAULT, read_bytes
-
-    try:
-        data = read_bytes(found, MAX_INPUT_BYTES_DEFAULT)
-    except InputError as exc:
-        return {"kind": "missing", "note": safe(str(exc))}, [str(exc)]
-    if part.get("sha256") and hashlib.sha256(data).hexdigest() != part["sha256"]:
-        note = f"{path}: changed since the run (its sha256 differs), so it is not shown"
-        return {"kind": "missing", "note": safe(note)}, [note]
-    if kind == "image":
-        return _image_view(data, path, image_px)
-    return _text_view(data.decode("utf-8-sig", errors="replace")), []
+def _shown_tree(value: Any) -> Any:
+    """A record as the page's JSON view shows it: every string made safe, and the bytes of a
+    data: URL (an image sent in a request) left out. Records are at most MAX_DEPTH deep
+    (probe.records.run_file), so the recursion is bounded."""
+    if isinstance(value, str):
+        if value.startswith("data:") and len(value) > DATA_URL_KEPT:
+            value = value[:60] + f"… ({len(value):,} characters, not kept in the page)"
+        return safe(value)
+    if isinstance(value, dict):
+        return {safe(str(k)): _shown_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown_tree(v) for v in value]
+    return value
 
 
-def _locate(path: str, run_path: str) -> str | None:
-    """The input as recorded, else relative to the run file's folder (a run moved with its inputs)."""
-    for candidate in (path, os.path.join(os.path.dirname(os.path.abspath(run_path)), path)):
-        try:
-            if os.path.isfile(candidate):
-                return candidate
-        except (OSError, ValueError):
-            continue
-    return None
+def _variant_columns(series: list[Series], rows: list[dict[str, Any]]) -> list[str]:
+    """With one run, a column per variant of its answers; with several, none (the detail shows
+    them side by side)."""
+    if len(series) != 1:
+        return []
+    return sorted({v for r in rows for v in r["variants"]})
 
 
-def _text_view(text: str) -> dict[str, Any]:
-    more = max(0, len(text) - TEXT_SHOWN)
-    return {"kind": "text", "text": safe(text[:TEXT_SHOWN]), "more": more}
-
-
-def _image_view(data: bytes, label: str, image_px: int) -> tuple[dict[str, Any], list[str]]:
-    from probe.inputs.image import decode_image
-
-    try:
-        thumb = decode_image(data, label, THUMB_PX, quality=75)
-        full = decode_image(data, label, image_px, quality=80) if image_px > 0 else None
-    except InputError as exc:
-        return {"kind": "missing", "note": safe(str(exc))}, [str(exc)]
-    if thumb is None:
-        note = f"{label}: not an image any more"
-        return {"kind": "missing", "note": safe(note)}, [note]
+def _filters(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
     return {
-        "kind": "image",
-        "thumb": thumb[0],
-        "thumb_size": thumb[1],
-        "full": full[0] if full else None,
-        "full_size": full[1] if full else None,
-        "alt": safe(f"input image {os.path.basename(label)}"),
-    }, []
-
-
-def _filters(inputs: list[dict[str, Any]]) -> dict[str, list[str]]:
-    def distinct(values: list[str]) -> list[str]:
-        return sorted(set(values))
-
-    return {
-        "verdict": distinct([i["verdict"] for i in inputs]),
-        "variant": distinct([v for i in inputs for v in i["variant_names"]]),
-        "model": distinct([i["model"] for i in inputs]),
-        "run": distinct([i["run"] for i in inputs]),
+        "verdict": sorted({v for r in rows for v in r["verdicts"]}),
+        "variant": sorted({v for r in rows for v in r["variants"]}),
+        "model": sorted({m for r in rows for m in r["models"]}),
+        "run": sorted({m for r in rows for m in r["runs"]}),
+        "task": sorted({r["task"] for r in rows}),
     }
+
+
+def _packed(data: list[dict[str, Any]]) -> str:
+    """The inputs' details as the page carries them: JSON, gzip, base64 (a thousand inputs'
+    explanations, transcripts and records repeat their prompts: about a tenth of the size)."""
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8", "surrogateescape"
+    )
+    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
 
 
 def _version() -> str:
@@ -462,22 +733,48 @@ def _asset(name: str) -> str:
     )
 
 
-def _csp_hash(text: str) -> str:
+def csp_hash(text: str) -> str:
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-def _render(context: dict[str, Any]) -> str:
+def policy() -> str:
+    """The page's Content-Security-Policy: its own script and style sheet, data: images, nothing
+    else (`probe view` sends it as a header too)."""
+    script, style = _asset("report.js"), _asset("report.css")
+    return (
+        "default-src 'none'; img-src data:; "
+        f"style-src {csp_hash(style)}; script-src {csp_hash(script)}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+@functools.cache
+def _template() -> Any:
+    """The page's template, compiled once per process (`probe view` renders many pages)."""
     from jinja2 import Environment, StrictUndefined
 
     env = Environment(
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
-    script, style = _asset("report.js"), _asset("report.css")
-    csp = (
-        "default-src 'none'; img-src data:; "
-        f"style-src {_csp_hash(style)}; script-src {_csp_hash(script)}; "
-        "base-uri 'none'; form-action 'none'"
+    # tojson: compact; it escapes < > & ' so its output is safe in a script block and in a
+    # single-quoted attribute
+    env.policies["json.dumps_kwargs"] = {"sort_keys": False, "separators": (",", ":")}
+    return env.from_string(_asset("report.html.j2"))
+
+
+def _render(context: dict[str, Any]) -> str:
+    rendered: str = _template().render(
+        **context, script=_asset("report.js"), style=_asset("report.css"), csp=policy()
     )
-    template = env.from_string(_asset("report.html.j2"))
-    return template.render(**context, script=script, style=style, csp=csp)
+    return rendered
+
+
+def open_in_browser(url: str) -> bool:
+    """Open a URL (or a file's path) in the user's browser ($BROWSER is honoured); False where
+    there is none."""
+    import webbrowser
+
+    if "://" not in url:
+        url = Path(url).resolve().as_uri()
+    return webbrowser.open(url)
