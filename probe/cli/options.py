@@ -288,6 +288,24 @@ RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "allow_outside": (AllowOutsideOpt, False),
     "max_input_bytes": (MaxInputBytesOpt, 20_000_000),
     "debug": (DebugOpt, False),
+    "verbose": (
+        Annotated[
+            bool,
+            typer.Option("--verbose", "-v", help="Name every skipped file of the input folders."),
+        ],
+        False,
+    ),
+    "quiet": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--quiet",
+                "-q",
+                help="No notices on stderr (the embedded model's note, what a run will do); warnings, errors and the summary still.",
+            ),
+        ],
+        False,
+    ),
     "batch_api": (BatchApiOpt, False),
 }
 
