@@ -142,7 +142,8 @@ class Panels(Sink):
 
     def open(self, info: RunInfo) -> None:
         note = local_note(info.model) if self.show_note else None
-        self.note = note if note and first_in_session("model-note") else None
+        shown = note and first_in_session("model-note", self.console.file)
+        self.note = note if shown else None
 
     def write(self, record: dict[str, Any]) -> None:
         from probe.pipeline.view import render_record
@@ -210,24 +211,28 @@ def terminal_messages(
     def say(kind: str, text: str) -> None:
         if quiet and kind in NOTICES:
             return
-        if kind == "model-note" and not (model_note and first_in_session("model-note")):
+        if kind == "model-note" and not (
+            model_note and first_in_session("model-note", console.file)
+        ):
             return
         console.print(literal(text, MESSAGE_STYLES.get(kind, "")))
 
     return say
 
 
-def first_in_session(what: str) -> bool:
+def first_in_session(what: str, stream: Any) -> bool:
     """Whether a notice is shown for the first time in this terminal session, so a shell loop
     shows it once: a marker file under the cache directory, named by the session's id, the
-    start time of its leader (ids are reused) and the terminal. True when stderr is not a
-    terminal (a log keeps every run's notices), or when it cannot be told."""
+    start time of its leader (ids are reused) and the terminal. True when `stream`, where the
+    notice goes, is not a terminal (a log keeps every run's notices), or when it cannot be told."""
     from probe import environment
 
     try:
-        tty = os.ttyname(2)
+        if not stream.isatty():
+            return True
+        tty = os.ttyname(stream.fileno())
         sid = os.getsid(0)
-    except OSError:
+    except (OSError, AttributeError, ValueError):  # no such fd (a test's stream), or closed
         return True
     started = _process_start(sid)
     name = f"{what}-{sid}-{started}-{tty.strip('/').replace('/', '_')}"
