@@ -92,17 +92,22 @@ class RunFile:
         # record is ready to take its place.
         self._replace_on_first_write = not resume and self._size > 0
 
-    def _read(self) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _read(
+        self, foreign: list[tuple[int, str]] | None = None
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
         """The file's records, one at a time, each with the offset of its line; a line that is not
-        a probe record (torn by a kill) is skipped. Never the whole file at once: parsed, a record
+        a probe record is skipped (and, given `foreign`, the first such line that is not blank
+        is put there: its number, what it is). Never the whole file at once: parsed, a record
         takes several times its line (~7 KB for a one-variant line of 1.2 KB), and a run of
         10,000 inputs held them all at its end (benchmarks/memory.py)."""
         with self.target.open("rb") as fh:
             offset = 0
-            for line in fh:
+            for number, line in enumerate(fh, start=1):
                 record = _record(line)
                 if record is not None:
                     yield offset, record
+                elif foreign is not None and not foreign and line.strip():
+                    foreign.append((number, _what(line)))
                 offset += len(line)
 
     def _refuse_foreign_lines(self) -> None:
@@ -163,15 +168,16 @@ class RunFile:
         try:
             os.close(fd)
             if not self._replace_on_first_write:  # else nothing replaced what the file holds
-                found = _first_foreign_line(self.target)
-                if found is not None:  # written into it by someone else as the run went on
+                # Which line stays for each input, from a summary of each record (not the records)
+                foreign: list[tuple[int, str]] = []
+                summaries = [(offset, _summary(r)) for offset, r in self._read(foreign)]
+                if foreign:  # written into it by someone else as the run went on
                     self._warn(
-                        f"{self.path}: line {found[0]} is not a probe record ({found[1]}): the "
-                        "file is left as it is, not rewritten to one record per input"
+                        f"{self.path}: line {foreign[0][0]} is not a probe record "
+                        f"({foreign[0][1]}): the file is left as it is, not rewritten to one "
+                        "record per input"
                     )
                     return
-                # Which line stays for each input, from a summary of each record (not the records)
-                summaries = [(offset, _summary(record)) for offset, record in self._read()]
                 kept = _one_per_input([summary for _, summary in summaries])
                 self._rewrite([summaries[i][0] for i in kept])
         finally:
