@@ -43,3 +43,25 @@ def url_secrets(url: str | None) -> tuple[str, ...]:
 def redact_url(url: str | None) -> str | None:
     """A URL without its credentials (`http://[redacted]@host/v1`), for anything shown or kept."""
     return None if url is None else _URL_USERINFO.sub("[redacted]@", url)
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """`text` with each of `secrets` (exact values, longest first) replaced by [redacted]. For a
+    model's reply: unlike `redact`, nothing that merely looks like a key is touched."""
+    for value in secrets:
+        if value in text:
+            text = text.replace(value, "[redacted]")
+    return text
+
+
+def run_secrets(*given: str | None) -> tuple[str, ...]:
+    """The run's own keys, to scrub from what a server sends back: those given (an API key, URL
+    credentials), and the *_API_KEY, *_TOKEN and *_KEY variables' values; longest first, none
+    shorter than a word could be."""
+    values = {s for s in given if s and len(s) >= MIN_SCRUBBED} | environment.secret_values()
+    return tuple(sorted(values, key=len, reverse=True))
+
+
+# A secret shorter than this is not replaced in a reply's words (it would mangle them); such a
+# key is still never written by probe itself.
+MIN_SCRUBBED = 8

@@ -80,11 +80,9 @@ async def arun(
     for notice in collected.notices:
         say("notice", f"probe: {notice}")
     if collected.skipped:
-        say(
-            "skipped",
-            f"probe: skipped {len(collected.skipped)} file(s) that are hidden, not images or "
-            "text, or not regular files",
-        )
+        say("skipped", skipped_line(collected, verbose=config.verbose))
+    for duplicate in collected.duplicates:
+        say("warning", f"probe: warning: {duplicate}: their records share it; give each its own id")
     opts = config.probe_options(task)  # usage errors before any model is opened
     config.check_credentials(opts)
     pipeline = Pipeline(config)
@@ -317,6 +315,29 @@ def _extraction_notice(opts: Any, task: Any, units: int, say: Messages) -> None:
         f"{', '.join(names)} reply whose words state no answer probe can read: the model is "
         "asked for it); --no-extract turns this off",
     )
+
+
+SKIPPED_SHOWN = 5  # skipped files named without --verbose
+
+
+def skipped_line(collected: Any, *, verbose: bool) -> str:
+    """The files of the input folders that are not inputs, counted and named (the first few,
+    or with `verbose` all of them; not again those a notice of their own named)."""
+    line = (
+        f"probe: skipped {len(collected.skipped)} file(s) that are hidden, not images or text, "
+        "or not regular files"
+    )
+    noticed = set(collected.noticed)
+    unnamed = [path for path in collected.skipped if path not in noticed]
+    if not unnamed:
+        return line
+    shown = unnamed if verbose else unnamed[:SKIPPED_SHOWN]
+    line += ": " + ", ".join(shown)
+    if len(shown) < len(unnamed):
+        line += f", and {len(unnamed) - len(shown)} more (--verbose names them all)"
+    elif noticed:
+        line += " (and those named above)"
+    return line
 
 
 def _quiet(kind: str, text: str) -> None:

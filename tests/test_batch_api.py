@@ -342,7 +342,7 @@ def test_credentials_in_the_api_base_are_not_kept_and_must_be_given_again(tmp_pa
     state = BatchState("o.jsonl", str(tmp_path), kept, "openai/x", "openai", None)
     with pytest.raises(UsageError, match="give --api-base again"):
         api_base_of(state, None)
-    again = config_from_state(state, KEY, url)
+    again = config_from_state(state, KEY, url, output="o.jsonl")
     assert again.api_base == url and again.api_key == KEY and again.resume and again.batch_api
     assert again.resolved_task() == config.resolved_task()
 

@@ -31,6 +31,13 @@ def state_path(output: str | os.PathLike[str]) -> Path:
     return Path(f"{os.fspath(output)}{SUFFIX}")
 
 
+def run_file_of(path: Path) -> Path:
+    """The run file a state file belongs to: the one it sits beside (its name less .batch.json).
+    Never a path read from inside it: a copied or edited state file must not send records, or
+    its clean-up, to another file."""
+    return path.with_name(path.name[: -len(SUFFIX)])
+
+
 def find_state(name: str) -> Path:
     """`probe batch status/collect FILE`: the state file itself, or the run file it sits beside."""
     path = Path(name)
@@ -95,6 +102,21 @@ def load(path: Path) -> BatchState:
         return BatchState(**data, batches=batches)
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise UsageError(f"{path}: not a probe batch state file ({exc})") from None
+
+
+def load_bound(path: Path) -> BatchState:
+    """The state file at `path`, checked to be the one its run wrote beside its run file: the
+    run file it names is the one it sits beside (a state file copied beside another run file, or
+    edited to name one elsewhere, is refused)."""
+    state = load(path)
+    beside = run_file_of(path)
+    if not isinstance(state.output, str) or Path(state.output).name != beside.name:
+        raise UsageError(
+            f"{path} is the batch state of the run file {state.output!r}, not of {beside}, "
+            "the file it sits beside: it was copied or edited. A state file belongs to the run "
+            "file it was written beside: put it back there, or remove it"
+        )
+    return state
 
 
 def save(path: Path, state: BatchState) -> None:

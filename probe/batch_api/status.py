@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from probe.batch_api.state import find_state, load
+from probe.batch_api.state import find_state, load_bound, run_file_of
 from probe.errors import ProviderError
 from probe.providers.batch_client import RUNNING
 
@@ -21,12 +21,13 @@ async def status_of(file: str, api_key: str | None, api_base: str | None = None)
     from probe.providers.openai_road import NO_KEY
 
     path = find_state(file)
-    state = load(path)
+    state = load_bound(path)
     api_base = api_base_of(state, api_base)
     key = api_key or environment.openai_api_key() or (NO_KEY if api_base else None)
     client = BatchClient(state.provider, api_base, key) if state.open else None
     now = time.time()
     rows = []
+    unasked: list[str] = []  # batches the provider could not tell about, and why
     for entry in state.batches:
         row: dict[str, Any] = {
             "id": entry.id,
@@ -45,6 +46,7 @@ async def status_of(file: str, api_key: str | None, api_base: str | None = None)
                 live = await client.retrieve(entry.id)
             except ProviderError as exc:
                 row["note"] = f"could not ask: {exc.message}"
+                unasked.append(f"batch {entry.id}: {unknown_hint(exc.message)}")
             else:
                 row.update(
                     status=live.status,
@@ -56,13 +58,24 @@ async def status_of(file: str, api_key: str | None, api_base: str | None = None)
         rows.append(row)
     return {
         "state_file": str(path),
-        "output": state.output,
+        "output": str(run_file_of(path)),
         "model": state.model,
         "endpoint": state.endpoint,
         "rounds": state.rounds,
         "batches": rows,
         "ready": [r["id"] for r in rows if not r["collected"] and r["status"] not in RUNNING],
+        "unasked": unasked,
     }
+
+
+def unknown_hint(message: str) -> str:
+    """A failure to ask about a batch, with what a 404 most likely means."""
+    if "404" in message or "NotFound" in message:
+        return (
+            f"the provider has no such batch ({message}); was the state file edited, or is "
+            "--api-base another server than the run's?"
+        )
+    return message
 
 
 def render(report: dict[str, Any], console: Any) -> None:

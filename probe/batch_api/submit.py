@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from probe.batch_api.defer import Deferrals, DeferringCache, Pending, waiting
-from probe.batch_api.state import BatchEntry, BatchState, load, save, state_path
+from probe.batch_api.state import BatchEntry, BatchState, load_bound, save, state_path
 from probe.errors import ProviderError, UsageError
 from probe.providers.batch_client import (
     ENDPOINT,
@@ -37,7 +37,8 @@ from probe.providers.batch_client import (
     check_provider,
     completion_from,
 )
-from probe.redaction import redact_url
+from probe.providers.replies import scrubbed
+from probe.redaction import redact_url, url_secrets
 
 if TYPE_CHECKING:
     from probe.pipeline.config import RunConfig
@@ -105,7 +106,9 @@ def config_to_state(config: RunConfig) -> dict[str, Any]:
     task resolved, so a task file or a question needs nothing but the state file)."""
     kept: dict[str, Any] = {}
     for f in dataclasses.fields(config):
-        if f.name in ("api_key", "task", "question", "resume", "overwrite", "batch_api"):
+        if f.name in ("api_key", "task", "question", "resume", "overwrite", "batch_api") or (
+            f.name in ("quiet", "verbose")  # how this process talks, not the run's settings
+        ):
             continue
         value = getattr(config, f.name)
         kept[f.name] = list(value) if isinstance(value, tuple) else value
@@ -130,13 +133,15 @@ def api_base_of(state: BatchState, given: str | None) -> str | None:
 
 
 def config_from_state(
-    state: BatchState, api_key: str | None, api_base: str | None = None
+    state: BatchState, api_key: str | None, api_base: str | None = None, *, output: str
 ) -> RunConfig:
-    """The run a state file belongs to, to collect and continue (--resume, --batch-api)."""
+    """The run a state file belongs to, to collect and continue (--resume, --batch-api).
+    `output`: its run file, the one the state file sits beside (probe.batch_api.state
+    .run_file_of), never the path the state file holds."""
     from probe.pipeline.config import RunConfig
     from probe.variants.tasks import Example, Task
 
-    settings = {**state.config, "api_base": api_base_of(state, api_base)}
+    settings = {**state.config, "api_base": api_base_of(state, api_base), "output": output}
     task = dict(settings.pop("task"))
     examples = tuple(Example(**_tupled(e)) for e in task.pop("examples", ()))
     task = _tupled(task)
@@ -178,7 +183,7 @@ class BatchJob:
             endpoint=redact_url(getattr(remote, "endpoint", None)),
         )
         if self.path.exists() and config.resume:
-            self.state = load(self.path)
+            self.state = load_bound(self.path)
             if (self.state.model, self.state.endpoint) != (fresh.model, fresh.endpoint):
                 raise UsageError(
                     f"{self.path} holds batches of {self.state.model} at "
@@ -192,7 +197,9 @@ class BatchJob:
             self.state = fresh
         check_provider(provider, config.model_name)
         self.client = BatchClient(provider, remote.api_base, remote.road.api_key)
+        self.secrets = (remote.road.api_key, *url_secrets(remote.api_base))  # kept out of replies
         self.collected = 0  # replies put in the cache by this process
+        self.unasked: list[str] = []  # batches the provider could not tell about, and why
 
     def provider(self, limited: Provider, endpoint: str | None) -> DeferringCache:
         """The run's model behind the cache, its misses deferred to the next batch."""
@@ -210,7 +217,11 @@ class BatchJob:
                     continue
                 status = await self.client.retrieve(entry.id)
             except ProviderError as exc:
-                say("warning", f"probe: warning: {exc.message}; batch {entry.id} is left as it was")
+                from probe.batch_api.status import unknown_hint
+
+                self.unasked.append(
+                    f"batch {entry.id or entry.input_file}: {unknown_hint(exc.message)}"
+                )
                 continue
             entry.status = status.status
             entry.counts = {"total": status.total, "completed": status.completed}
@@ -220,7 +231,7 @@ class BatchJob:
             try:
                 await self._collect_one(entry, status, say)
             except ProviderError as exc:
-                say("warning", f"probe: warning: {exc.message}; batch {entry.id} is left as it was")
+                self.unasked.append(f"batch {entry.id}: {exc.message}")
         save(self.path, self.state)
 
     async def _collect_one(self, entry: BatchEntry, status: Any, say: Say) -> None:
@@ -239,6 +250,7 @@ class BatchJob:
                     continue
                 try:
                     reply = completion_from(line.body, entry.prefills.get(line.custom_id), priced)
+                    reply = scrubbed(reply, *self.secrets)
                 except Exception as exc:  # a body that is not a chat completion
                     failures.append(f"{line.custom_id[:12]}…: {type(exc).__name__}: {exc}")
                     continue
@@ -275,6 +287,16 @@ class BatchJob:
     async def finish(self, stats: RunStats, say: Say) -> None:
         """Submit what the run left waiting (and no running batch carries); write the state, or
         remove it once every input has its record."""
+        if self.unasked and not self.config.batch_api:  # a plain --resume called the rest
+            for problem in self.unasked:
+                say("warning", f"probe: warning: {problem}; left in {self.path} as it was")
+        elif self.unasked:  # not "still running": nobody knows; named, and the run fails
+            save(self.path, self.state)
+            more = f" (and {len(self.unasked) - 1} more)" if len(self.unasked) > 1 else ""
+            raise ProviderError(
+                f"{self.unasked[0]}{more}; it is left in {self.path} as it was, and `probe batch "
+                f"collect {self.config.output}` asks again"
+            )
         in_flight = self.state.in_flight()
         new = {k: p for k, p in self.deferrals.pending.items() if k not in in_flight}
         if not self.config.batch_api:  # a plain --resume: the rest was called directly

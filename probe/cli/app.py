@@ -197,6 +197,7 @@ def report(
         failed = _html_report(files, html, image_size, input_root or [])
         if not as_json:
             raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+    _refuse_files_without_records(files)
     from probe.measures.measures import compute_report
     from probe.records.run_file import read_records
 
@@ -208,18 +209,41 @@ def report(
         sys.stderr.write(safe(f"probe: error: {problem}; skipped\n"))
     _apply_labels(files, records)
     result = compute_report(records)
-    if as_json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    else:
-        from rich.console import Console
+    try:
+        if as_json:
+            sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        else:
+            from rich.console import Console
 
-        from probe.reporting.terminal import render_report
+            from probe.reporting.terminal import render_report
 
-        render_report(result, Console(highlight=False))
+            class PipedConsole(Console):
+                def on_broken_pipe(self) -> None:  # rich's own exits 1
+                    raise BrokenPipeError
+
+            render_report(result, PipedConsole(highlight=False))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `probe report … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(EXIT_OK) from None
     raise typer.Exit(EXIT_SOME_FAILED if problems else EXIT_OK)
 
 
 app.command(cls=Command)(rerun)
+
+
+def _refuse_files_without_records(files: list[str]) -> None:
+    """A file with no probe record in it (a text file, an empty file) is a usage error, said
+    once, instead of an empty report."""
+    from probe.records.run_file import not_a_run_file
+
+    for name in files:
+        try:
+            why = not_a_run_file(name)
+        except OSError as exc:
+            fail(f"{exc.filename or name}: {exc.strerror or exc}", EXIT_USAGE)
+        if why:
+            fail(f"{name}: not a file of probe records ({why})", EXIT_USAGE)
 
 
 def _html_report(files: list[str], out: str, image_px: int, input_roots: list[str]) -> bool:

@@ -52,6 +52,12 @@ def status(
         from rich.console import Console
 
         render(report, Console(highlight=False))
+    if report["unasked"]:
+        from probe.pipeline.view import safe
+
+        for problem in report["unasked"]:
+            sys.stderr.write(f"probe: error: {safe(problem)}\n")
+        raise typer.Exit(1)
 
 
 @batch_app.command()
@@ -67,14 +73,18 @@ def collect(
     import dataclasses
     import os
 
-    from probe.batch_api.state import find_state, load
+    from probe.batch_api.state import find_state, load_bound, run_file_of
     from probe.batch_api.submit import config_from_state
     from probe.errors import ProbeError
 
     try:
         path = find_state(file)
-        state = load(path)
-        config = dataclasses.replace(config_from_state(state, api_key, _one(api_base)), debug=debug)
+        state = load_bound(path)
+        # The records go to the run file the state file sits beside, named absolutely (the run
+        # continues in its own directory), never to a path the state file holds.
+        output = os.path.abspath(run_file_of(path))
+        config = config_from_state(state, api_key, _one(api_base), output=output)
+        config = dataclasses.replace(config, debug=debug)
     except ProbeError as exc:
         fail(exc.message, exc.exit_code)
     here = os.getcwd()
@@ -83,7 +93,10 @@ def collect(
     except OSError as exc:
         fail(f"{path}: the run's directory {state.cwd}: {exc.strerror or exc}", 2)
     try:
-        execute(config, as_jsonl=False, show_panels=False)
+        import shlex
+
+        again = shlex.join(["probe", "batch", "collect", str(run_file_of(path))])
+        execute(config, as_jsonl=False, show_panels=False, resume_command=again)
     finally:
         os.chdir(here)
 

@@ -404,6 +404,31 @@ RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "max_side": (MaxSideOpt, 1568),
     "max_input_bytes": (MaxInputBytesOpt, 20_000_000),
     "allow_outside": (AllowOutsideOpt, False),
+    "verbose": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--verbose",
+                "-v",
+                help="Name every skipped file of the input folders.",
+                rich_help_panel=RUN_PANEL,
+            ),
+        ],
+        False,
+    ),
+    "quiet": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--quiet",
+                "-q",
+                help="No notices on stderr (the embedded model's note, what a run will do); "
+                "warnings, errors and the summary still.",
+                rich_help_panel=RUN_PANEL,
+            ),
+        ],
+        False,
+    ),
 }
 
 

@@ -49,6 +49,7 @@ class Item:
     gold: str | None = None  # the right answer, as given ("B", "(B)", "yes")
     suggest: str | None = None  # the answer a `suggested` variant should suggest (stdin)
     error: InputError | None = None  # known bad before loading (malformed stdin line)
+    origin: str = ""  # where it was given ("data.jsonl line 3"), for messages; "": its id
     max_bytes: int = MAX_INPUT_BYTES_DEFAULT  # a larger file is refused unread
 
     def load(self, max_side: int = IMAGE_MAX_SIDE_DEFAULT) -> Input:
@@ -82,6 +83,9 @@ class Collected:
     skipped: list[str] = field(default_factory=list)
     # One line for each skipped file that is not a regular file (a FIFO, a device, a symlink loop).
     notices: list[str] = field(default_factory=list)
+    noticed: list[str] = field(default_factory=list)  # the skipped files `notices` name
+    # One line for each id given to more than one input (their records would share it).
+    duplicates: list[str] = field(default_factory=list)
 
 
 def collect(
@@ -114,7 +118,23 @@ def collect(
             out.items.append(Item(id=arg, path=arg))
     for item in out.items:
         item.max_bytes = max_input_bytes
+    out.duplicates = _duplicate_ids(out.items)
     return out
+
+
+def _duplicate_ids(items: list[Item]) -> list[str]:
+    """Ids given to more than one input, each with where it was given: their records would
+    share an id, and nothing else would tell a reader which is which."""
+    where: dict[str, list[str]] = {}
+    for item in items:
+        where.setdefault(item.id, []).append(item.origin or item.id)
+    return [
+        f"id {item_id!r} is given to {len(places)} inputs ({', '.join(places[:4])}"
+        + (f", and {len(places) - 4} more" if len(places) > 4 else "")
+        + ")"
+        for item_id, places in where.items()
+        if len(places) > 1
+    ]
 
 
 def _walk(root: str, out: Collected) -> None:
@@ -128,6 +148,7 @@ def _walk(root: str, out: Collected) -> None:
             special = _special(path)
             if special:
                 out.skipped.append(path)
+                out.noticed.append(path)
                 out.notices.append(f"{path}: {special}; skipped")
             elif is_candidate_file(path):
                 out.items.append(Item(id=path, path=path))
@@ -208,7 +229,9 @@ def _from_jsonl(
                 error=InputError(f"{where}: expected a JSON object, got {type(obj).__name__}"),
             )
             continue
-        yield _item_from_object(obj, where, base, confine)
+        item = _item_from_object(obj, where, base, confine)
+        item.origin = where
+        yield item
 
 
 def _item_from_object(

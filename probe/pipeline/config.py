@@ -85,6 +85,8 @@ class RunConfig:
     allow_outside: bool = False
     max_input_bytes: int = 20_000_000
     debug: bool = False
+    verbose: bool = False  # --verbose: name every skipped file
+    quiet: bool = False  # --quiet: no notices on the terminal (warnings and errors still)
     batch_api: bool = (
         False  # --batch-api: calls go to the provider's batches (probe.batch_api.submit)
     )
@@ -168,6 +170,18 @@ class RunConfig:
         if self.force_via not in FORCE_VIAS:
             raise UsageError(f"--force-via {self.force_via}: not one of {', '.join(FORCE_VIAS)}")
         self.check_router()
+        self.check_models()
+
+    def check_models(self) -> None:
+        """A model string that names no provider is a usage error now, from the name alone
+        (before LiteLLM is imported): --model and --judge."""
+        from probe.providers import check_model_name
+
+        if self.model is not None and not self.router:
+            several = isinstance(self.api_base, tuple)
+            check_model_name(self.model, "several" if several else self.single_api_base)
+        if self.judge and self.judge != "self":
+            check_model_name(self.judge, self.judge_api_base, option="--judge")
 
     def check_router(self) -> None:
         """--router and --api-base exclude each other; --routing needs several deployments."""

@@ -92,6 +92,16 @@ class StdoutJsonl(Sink):
             raise OutputClosed from None
 
 
+class Tally(Sink):
+    """How many records a run has written: what an interrupted run says it wrote."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.written += 1
+
+
 class RunFileSink(Sink):
     """The `-o` file (probe.records.run_file.RunFile): opened, and locked, when made."""
 
@@ -125,12 +135,15 @@ class RunFileSink(Sink):
 class Panels(Sink):
     """The terminal view of each record (probe.pipeline.view.render_record)."""
 
-    def __init__(self, console: Any) -> None:
+    def __init__(self, console: Any, *, note: bool = True) -> None:
         self.console = console
+        self.show_note = note  # the embedded model's note (once per terminal session)
         self.note: str | None = None
 
     def open(self, info: RunInfo) -> None:
-        self.note = local_note(info.model)
+        note = local_note(info.model) if self.show_note else None
+        shown = note and first_in_session("model-note", self.console.file)
+        self.note = note if shown else None
 
     def write(self, record: dict[str, Any]) -> None:
         from probe.pipeline.view import render_record
@@ -148,6 +161,7 @@ class Status(Sink):
         self.progress: Any = None
         self.info = RunInfo(model="", total=0)
         self.started = 0.0
+        self.order_compared = 0  # records whose decide-first and explain-first were compared
 
     def open(self, info: RunInfo) -> None:
         self.info = info
@@ -160,6 +174,8 @@ class Status(Sink):
         from probe.pipeline.view import literal
         from probe.records.record import succeeded
 
+        if record.get("order_agreement") is not None:
+            self.order_compared += 1
         if not succeeded(record):
             self.console.print(literal(f"probe: error: {first_error(record)}", "bold red"))
 
@@ -177,19 +193,68 @@ class Status(Sink):
         if self.progress:
             self.progress.stop()
         if stats is not None and (stats.total > 1 or self.info.output):
-            summary(self.console, stats, self.info.output)
+            summary(self.console, stats, self.info.output, order=self.order_compared > 0)
 
 
-def terminal_messages(console: Any, *, model_note: bool) -> Callable[[str, str], None]:
+# Kinds of message --quiet leaves out: what a run will do, and how it was decided.
+NOTICES = ("notice", "skipped", "model-note")
+
+
+def terminal_messages(
+    console: Any, *, model_note: bool, quiet: bool = False
+) -> Callable[[str, str], None]:
     """A run's messages (kind, text) printed on `console` in their style; the embedded model's
-    note only when `model_note` (the panels show it otherwise)."""
+    note only when `model_note` (the panels show it otherwise), and once per terminal session
+    (`first_in_session`); with `quiet`, no notices at all."""
     from probe.pipeline.view import literal
 
     def say(kind: str, text: str) -> None:
-        if kind != "model-note" or model_note:
-            console.print(literal(text, MESSAGE_STYLES.get(kind, "")))
+        if quiet and kind in NOTICES:
+            return
+        if kind == "model-note" and not (
+            model_note and first_in_session("model-note", console.file)
+        ):
+            return
+        console.print(literal(text, MESSAGE_STYLES.get(kind, "")))
 
     return say
+
+
+def first_in_session(what: str, stream: Any) -> bool:
+    """Whether a notice is shown for the first time in this terminal session, so a shell loop
+    shows it once: a marker file under the cache directory, named by the session's id, the
+    start time of its leader (ids are reused) and the terminal. True when `stream`, where the
+    notice goes, is not a terminal (a log keeps every run's notices), or when it cannot be told."""
+    from probe import environment
+
+    try:
+        if not stream.isatty():
+            return True
+        tty = os.ttyname(stream.fileno())
+        sid = os.getsid(0)
+    except (OSError, AttributeError, ValueError):  # no such fd (a test's stream), or closed
+        return True
+    started = _process_start(sid)
+    name = f"{what}-{sid}-{started}-{tty.strip('/').replace('/', '_')}"
+    marker = environment.cache_dir() / "sessions" / name
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    except OSError:
+        return True  # no writable cache directory: say it every time rather than never
+    return True
+
+
+def _process_start(pid: int) -> str:
+    """When a process started (clock ticks after boot, from /proc), or "" where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return fields[19].decode("ascii")
+    except (OSError, IndexError, UnicodeDecodeError):
+        return ""
 
 
 def _progress(err: Any, total: int, *, show: bool) -> Any:
@@ -224,7 +289,9 @@ def _progress(err: Any, total: int, *, show: bool) -> Any:
 ELSEWHERE = "the rates compared with it say less than they seem (`probe report` marks them)"
 
 
-def summary(err: Any, stats: RunStats, output: str | None) -> None:
+def summary(err: Any, stats: RunStats, output: str | None, *, order: bool = True) -> None:
+    """The closing summary on stderr. `order`: whether any record compared decide-first with
+    explain-first (without, the order row would say "disagree on 0" of nothing compared)."""
     from rich.table import Table
 
     from probe.measures.baselines import ORDER, VERDICTS
@@ -256,10 +323,11 @@ def summary(err: Any, stats: RunStats, output: str | None) -> None:
     if stats.verdicts:
         table.add_row("verdicts", ", ".join(f"{v} {n}" for v, n in stats.verdicts.most_common()))
         caution(".".join(VERDICTS))
-    table.add_row(
-        "order", f"decide-first and explain-first disagree on {stats.order_disagreements}"
-    )
-    caution(".".join(ORDER))
+    if order:
+        table.add_row(
+            "order", f"decide-first and explain-first disagree on {stats.order_disagreements}"
+        )
+        caution(".".join(ORDER))
     caution(None)
     tokens = stats.prompt_tokens + stats.completion_tokens
     per = f", {tokens / stats.done:.0f} per input" if stats.done else ""

@@ -10,6 +10,7 @@ from probe.providers.local import DEFAULT_LOCAL_MODEL
 from probe.providers.registry import (
     ProviderKind,
     check_credentials,
+    check_model_name,
     open_provider,
     provider_kind,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "ProviderKind",
     "open_provider",
     "check_credentials",
+    "check_model_name",
     "provider_kind",
     "DEFAULT_LOCAL_MODEL",
 ]

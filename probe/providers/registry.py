@@ -9,12 +9,15 @@ is shown when it is used. The remote modules are imported only when a remote mod
 
 from __future__ import annotations
 
+import difflib
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from probe import environment
-from probe.errors import UsageError
+from probe.errors import ProviderError, UsageError
 from probe.providers.base import Provider
 
 if TYPE_CHECKING:
@@ -103,7 +106,10 @@ def _open_litellm(model: str, **options: Any) -> Provider:
     environment.transport()  # a PROBE_TRANSPORT other than auto/litellm is a usage error here too
     from probe.providers.litellm_road import LiteLLMRoad
 
-    return _open_remote(LiteLLMRoad, model, **options)
+    try:
+        return _open_remote(LiteLLMRoad, model, **options)
+    except ProviderError as exc:  # LiteLLM knows no provider for the name (bare, at --api-base)
+        raise UsageError(exc.message) from None
 
 
 def _litellm_missing_credentials(
@@ -135,6 +141,55 @@ LITELLM = ProviderKind(
     missing_credentials=_litellm_missing_credentials,
 )
 KINDS = (LOCAL, OPENAI_SDK, LITELLM)  # the first that recognises a model opens it
+
+
+ACCEPTED_FORMS = (
+    "provider/model (e.g. openai/gpt-4o-mini, anthropic/claude-sonnet-4-5), openai/NAME with "
+    "--api-base URL for a server of your own, or local/smollm2 for the embedded model"
+)
+# Bare names LiteLLM maps to a provider by their shape rather than by its price map.
+_BARE_PREFIXES = ("gpt-image", "amazon_nova")
+
+
+def check_model_name(model: str, api_base: str | None = None, *, option: str = "--model") -> None:
+    """A usage error for a model string that names no provider, told from the name alone and
+    without importing LiteLLM (~2-6 s): a name without `provider/` must be one LiteLLM knows
+    by itself (its price map's: gpt-4o-mini, claude-3-5-haiku-latest, …). (An unknown
+    `local/NAME` is a usage error when it is opened, which imports nothing heavy.) With an api_base, a bare name may still name a known
+    endpoint's provider: LiteLLM decides as it opens, and a failure there is a usage error too."""
+    if "/" in model or api_base or model.startswith(_BARE_PREFIXES) or ":" in model:
+        return
+    known = _bare_model_names()
+    if known is None or model in known:
+        return
+    close = difflib.get_close_matches(model, list(known), n=1, cutoff=0.75)
+    hint = f"; did you mean {known[close[0]]}/{close[0]}?" if close else ""
+    raise UsageError(
+        f"{option} {model}: the name says no provider{hint or '.'} Name a model as {ACCEPTED_FORMS}"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _bare_model_names() -> dict[str, str] | None:
+    """{name: provider} for the names without a `/` in LiteLLM's price map, read from the JSON
+    file its package ships (without importing it); None when it cannot be read."""
+    import importlib.util
+    import json
+
+    try:
+        spec = importlib.util.find_spec("litellm")
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        path = Path(locations[0]) / "model_prices_and_context_window_backup.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ImportError, IndexError, OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {
+        name: str(entry.get("litellm_provider") or "openai")
+        for name, entry in data.items()
+        if "/" not in name and isinstance(entry, dict)
+    }
 
 
 def provider_kind(model: str, api_base: str | None = None) -> ProviderKind:
@@ -198,6 +253,9 @@ def check_credentials(model: str, *, api_base: str | None, api_key: str | None) 
     kind = provider_kind(model, api_base)
     if kind.missing_credentials is None:
         return
-    missing = kind.missing_credentials(model, api_base, api_key)
+    try:
+        missing = kind.missing_credentials(model, api_base, api_key)
+    except ProviderError as exc:  # LiteLLM knows no provider by that name
+        raise UsageError(exc.message) from None
     if missing:
         raise UsageError(missing)

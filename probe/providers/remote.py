@@ -29,7 +29,7 @@ from probe.providers.failures import (
 )
 from probe.providers.http_client import before_send
 from probe.providers.litellm_road import import_litellm
-from probe.providers.replies import completion_of
+from probe.providers.replies import completion_of, scrubbed
 from probe.redaction import url_secrets
 
 __all__ = [
@@ -99,6 +99,7 @@ class RemoteProvider:
             try:
                 response = await self._attempt(kwargs)
                 done = completion_of(response, prefill, time.perf_counter() - start, self.road.cost)
+                done = scrubbed(done, *self._secrets)
                 if self._served_by is not None:
                     done.deployment = self._served_by(response)
                 return done

@@ -5,11 +5,13 @@ A reply's text is kept up to MAX_REPLY_CHARS; a reply with no answer in it is a 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 from probe.providers.base import Completion, split_echo, yes_no_probability
 from probe.providers.failures import BadReply, ReplyTooLarge
+from probe.redaction import run_secrets, scrub
 
 MAX_REPLY_CHARS = 1_000_000  # of a reply's text
 
@@ -47,6 +49,16 @@ def completion_of(response: Any, prefill: str | None, latency: float, cost: Any)
         cost_usd=cost(response),
         finish_reason=_finish_reason(choice),
     )
+
+
+def scrubbed(done: Completion, *keys: str | None) -> Completion:
+    """A reply without the run's own keys in it (`keys`: those it sent, and the *_API_KEY-style
+    variables' values), before it is stored anywhere (cache, record, report). A server that
+    echoes the request, or its headers, back in a reply would otherwise put a key in all three."""
+    secrets = run_secrets(*keys)
+    if not any(s in done.raw or s in done.text for s in secrets):
+        return done
+    return dataclasses.replace(done, text=scrub(done.text, secrets), raw=scrub(done.raw, secrets))
 
 
 def _finish_reason(choice: Any) -> str | None:

@@ -34,6 +34,7 @@ from probe.providers.litellm_road import (
 from probe.providers.openai_road import NO_KEY
 from probe.providers.pricing import ReplyCost
 from probe.providers.router_config import RouterSpec
+from probe.redaction import url_secrets
 
 # The deployment ids the Router picked for the current request (a list per send, shared by the
 # tasks the Router may start, which copy this context).
@@ -108,8 +109,17 @@ class RouterRoad:
         self.litellm = import_litellm()
         self._providers: dict[str, str] = {}
         model_list: list[dict[str, Any]] = []
+        url_keys: list[str] = []
         for d in spec.deployments:
             params = dict(d.params)
+            if params.get("api_base") and url_secrets(str(params["api_base"])):
+                # LiteLLM's Router sends through aiohttp, which refuses credentials in a URL
+                # beside the SDK's Authorization header: sent as the header they stand for,
+                # as the single --api-base road (httpx) sends them.
+                url_keys += url_secrets(str(params["api_base"]))
+                params["api_base"], auth = split_credentials(str(params["api_base"]))
+                params["extra_headers"] = {**(params.get("extra_headers") or {}), **auth}
+                url_keys += [auth["Authorization"]]
             provider = provider_of(self.litellm, params["model"], params.get("api_base"))
             self._providers[d.label] = provider
             if provider == "openai" and params.get("api_base") and not params.get("api_key"):
@@ -130,7 +140,7 @@ class RouterRoad:
             str(m["litellm_params"]["api_key"])
             for m in model_list
             if m["litellm_params"].get("api_key") not in (None, NO_KEY)
-        )
+        ) + tuple(url_keys)
         self.provider = next(iter(set(self._providers.values()))) if self._providers else ""
         if len(set(self._providers.values())) > 1:
             self.provider = "router"
@@ -240,6 +250,20 @@ class RouterRoad:
 
     async def aclose(self) -> None:
         pass  # the Router's clients are its own; nothing of probe's to release
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """A URL without the credentials written into it, and the Authorization header they stand
+    for (HTTP Basic, user:password; a user name alone is a token with an empty password), as
+    httpx would send them from the URL."""
+    import base64
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=host)), {"Authorization": f"Basic {token}"}
 
 
 def _router_class(litellm: Any) -> Any:

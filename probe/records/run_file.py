@@ -7,7 +7,8 @@ What may already be in the file is never lost by accident:
   then it is emptied only when the first record is ready to replace it;
 - with `--resume`, the records already in the file are kept, inputs with a successful record are
   skipped, and a torn last line (the process was killed mid-write) is cut before anything is
-  appended after it;
+  appended after it; a file holding any other line that is not a record (a note written by hand,
+  a text file named by mistake) is refused, never rewritten;
 - one process writes a run file at a time: a second one is refused at once, naming the first;
 - the final rewrite goes through a temporary file renamed over the old one, so a kill at any moment
   leaves either the old file or the new one (a leftover temporary file is removed by the next run),
@@ -78,6 +79,7 @@ class RunFile:
     def _open(self, resume: bool) -> None:
         _remove_leftover_temp_files(self.target)
         if resume and self.target.exists():
+            self._refuse_foreign_lines()
             self._cut_torn_tail()
             for _, record in self._read():
                 if records.succeeded(record):
@@ -90,18 +92,36 @@ class RunFile:
         # record is ready to take its place.
         self._replace_on_first_write = not resume and self._size > 0
 
-    def _read(self) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _read(
+        self, foreign: list[tuple[int, str]] | None = None
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
         """The file's records, one at a time, each with the offset of its line; a line that is not
-        a probe record (torn by a kill) is skipped. Never the whole file at once: parsed, a record
+        a probe record is skipped (and, given `foreign`, the first such line that is not blank
+        is put there: its number, what it is). Never the whole file at once: parsed, a record
         takes several times its line (~7 KB for a one-variant line of 1.2 KB), and a run of
         10,000 inputs held them all at its end (benchmarks/memory.py)."""
         with self.target.open("rb") as fh:
             offset = 0
-            for line in fh:
+            for number, line in enumerate(fh, start=1):
                 record = _record(line)
                 if record is not None:
                     yield offset, record
+                elif foreign is not None and not foreign and line.strip():
+                    foreign.append((number, _what(line)))
                 offset += len(line)
+
+    def _refuse_foreign_lines(self) -> None:
+        """A usage error for a line that is neither a record, nor blank, nor a torn last line:
+        the final rewrite keeps records only, so what else the file holds would be lost."""
+        found = _first_foreign_line(self.target)
+        if found is None:
+            return
+        number, what = found
+        raise UsageError(
+            f"{self.path}: line {number} is not a probe record ({what}). --resume rewrites the "
+            "file with its records only, so it refuses a file holding anything else: move that "
+            "line out of it, or name another -o file"
+        )
 
     def _cut_torn_tail(self) -> None:
         """Cut a last line that has no newline or is not JSON, so what is appended next starts a
@@ -115,7 +135,7 @@ class RunFile:
             start = _last_line_start(fh, size)
             fh.seek(start)
             last = fh.read()
-            if not last or (last.endswith(b"\n") and _is_json_object(last)):
+            if not last.strip() or (last.endswith(b"\n") and _is_json_object(last)):
                 return
             fh.truncate(start)
         self._warn(
@@ -149,7 +169,15 @@ class RunFile:
             os.close(fd)
             if not self._replace_on_first_write:  # else nothing replaced what the file holds
                 # Which line stays for each input, from a summary of each record (not the records)
-                summaries = [(offset, _summary(record)) for offset, record in self._read()]
+                foreign: list[tuple[int, str]] = []
+                summaries = [(offset, _summary(r)) for offset, r in self._read(foreign)]
+                if foreign:  # written into it by someone else as the run went on
+                    self._warn(
+                        f"{self.path}: line {foreign[0][0]} is not a probe record "
+                        f"({foreign[0][1]}): the file is left as it is, not rewritten to one "
+                        "record per input"
+                    )
+                    return
                 kept = _one_per_input([summary for _, summary in summaries])
                 self._rewrite([summaries[i][0] for i in kept])
         finally:
@@ -213,6 +241,39 @@ def _one_per_input(found: list[Summary]) -> list[int]:
             continue  # a later failure never replaces an earlier success
         kept[key] = (index, ok)
     return [index for index, _ in kept.values()]
+
+
+def _first_foreign_line(path: Path) -> tuple[int, str] | None:
+    """The first line of a run file that is not a probe record, as (line number, what it is);
+    blank lines and a torn last line (a record cut short by a kill: it starts as a record does
+    and is not JSON) do not count. None when there is none."""
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        return None
+    with fh:
+        torn: int | None = None  # a line that looks torn: fine only as the last line
+        for number, line in enumerate(fh, start=1):
+            if torn is not None:
+                return torn, "not JSON"
+            if not line.strip() or _record(line) is not None:
+                continue
+            if line.startswith(b"{") and not _is_json_object(line):
+                torn = number
+                continue
+            return number, _what(line)
+    return None
+
+
+def _what(line: bytes) -> str:
+    """What a line that is not a probe record is, in a few words."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return "not JSON"
+    if isinstance(value, dict):
+        return "a JSON object without a record's key"
+    return f"JSON {type(value).__name__}, not an object"
 
 
 def _record(line: bytes) -> dict[str, Any] | None:
@@ -326,6 +387,25 @@ def _fsync_directory(directory: Path) -> None:
     with contextlib.suppress(OSError):
         os.fsync(fd)
     os.close(fd)
+
+
+def not_a_run_file(path: str) -> str | None:
+    """Why a file holds no probe record at all ("empty", "line 1: not JSON"), or None once a
+    line of it is a record (read no further). An OSError if it cannot be read."""
+    first: str | None = None
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except (ValueError, RecursionError):  # not JSON, or nested past any record
+                value = None
+                first = first or f"line {number}: not JSON"
+            if isinstance(value, dict) and isinstance(value.get("variants"), dict):
+                return None
+            first = first or f"line {number}: not a probe record"
+    return f"no line of it is a probe record; {first}" if first else "it is empty"
 
 
 def read_records(
