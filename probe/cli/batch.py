@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from probe.cli.execute import execute, fail
-from probe.cli.options import ApiBaseOpt, ApiKeyOpt, DebugOpt
+from probe.cli.options import ApiBaseOpt, ApiKeyOpt, Command, DebugOpt
 
 batch_app = typer.Typer(
     help="Follow up a run submitted with --batch-api: see its batches, collect their results.",
@@ -22,13 +22,14 @@ batch_app = typer.Typer(
 FileArg = Annotated[
     str,
     typer.Argument(
+        metavar="FILE",
         help="The run file (-o) of a --batch-api run, or its state file (FILE.batch.json).",
         show_default=False,
     ),
 ]
 
 
-@batch_app.command()
+@batch_app.command(cls=Command)
 def status(
     file: FileArg,
     api_key: ApiKeyOpt = None,
@@ -60,7 +61,7 @@ def status(
         raise typer.Exit(1)
 
 
-@batch_app.command()
+@batch_app.command(cls=Command)
 def collect(
     file: FileArg, api_key: ApiKeyOpt = None, api_base: ApiBaseOpt = None, debug: DebugOpt = False
 ) -> None:
