@@ -94,7 +94,10 @@ def headline_scaling(doc: Doc) -> list[tuple[str, str, str, str]]:
 
 def headline_omp(doc: Doc) -> list[tuple[str, str, str, str]]:
     rows = []
-    for condition, label in (("quiet", "quiet"), ("loaded", f"{doc['burners']} busy processes")):
+    for condition, label in (
+        ("quiet", "nothing added by the benchmark"),
+        ("loaded", f"{doc['burners']} busy processes added"),
+    ):
         c = doc["conditions"].get(condition)
         if not c:
             continue
