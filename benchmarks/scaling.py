@@ -2,17 +2,18 @@
 local servers: one transport throughout, only the number of servers changes.
 
     uv run python benchmarks/scaling.py [--rounds 3] [--delay 0.5] [--slots 4] [--inputs 120]
-        [--no-bytecode] [--json]
+        [--routing simple-shuffle] [--other least-busy] [--no-bytecode] [--json]
 
 Each server (bench_server.py) takes 0.5 s per request and works on at most 4 requests at a time
 (the rest queue, as on a GPU server with 4 sequence slots): one server does 8 requests a second,
 so the 360 calls take 45 s on one server, 22.5 s on two and 11.25 s on four at best.
 probe runs as a subprocess with PROBE_CACHE_DIR in a temporary directory:
-    probe funny DIR --model openai/bench --router ROUTER.yaml --api-key x --concurrency 32
-                    --no-cache -o OUT.jsonl [--routing simple-shuffle]
-ROUTER.yaml lists 1, 2 or 4 deployments (one per server) and no router_settings, so probe's
-default routing strategy is the one measured; "4 servers, simple-shuffle" runs LiteLLM's random
-strategy for comparison. The setups run once per round, the order rotating round by round, after
+    probe funny DIR --model openai/bench --router ROUTER.yaml --routing STRATEGY --api-key x
+                    --concurrency 32 --no-cache -o OUT.jsonl
+ROUTER.yaml lists 1, 2 or 4 deployments (one per server). The 1, 2 and 4 server setups use
+--routing (default simple-shuffle, probe's own default); "4 servers, OTHER" runs --other
+(default least-busy) for comparison. The strategy is named on the command line every time, so
+the results say which was measured. The setups run once per round, the order rotating round by round, after
 one warm-up run; each run gets fresh servers.
 
 Efficiency at n servers, round by round (paired with the 1-server run of the same round):
@@ -43,12 +44,7 @@ LITELLM_ENV = {
     "LITELLM_MODE": "PRODUCTION",
     "LITELLM_LOG": "ERROR",
 }
-SETUPS = {  # name: (servers, --routing or None for probe's default)
-    "1 server": (1, None),
-    "2 servers": (2, None),
-    "4 servers": (4, None),
-    "4 servers, simple-shuffle": (4, "simple-shuffle"),
-}
+SERVERS = {"1 server": 1, "2 servers": 2, "4 servers": 4}
 FIGURES = ("wall_s", "start_to_first_request_s", "requests_s", "cpu_ms_per_request", "imbalance")
 
 
@@ -72,7 +68,7 @@ def check_records(path: Path, inputs: int) -> int:
 
 
 def run_probe(
-    tmp: Path, env: dict[str, str], servers: int, routing: str | None, args: argparse.Namespace
+    tmp: Path, env: dict[str, str], servers: int, routing: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     out = tmp / "out.jsonl"
     out.unlink(missing_ok=True)
@@ -89,7 +85,7 @@ def run_probe(
             encoding="utf-8",
         )
         cmd = [PYTHON, "-m", "probe", "funny", str(tmp / "inputs"), "--model", "openai/bench"]
-        cmd += ["--router", str(config)] + (["--routing", routing] if routing else [])
+        cmd += ["--router", str(config), "--routing", routing]
         cmd += ["--api-key", "x", "--concurrency", str(CONCURRENCY), "--no-cache", "-o", str(out)]
         cpu_before, start = child_cpu(), time.monotonic()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -118,6 +114,8 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.5, help="seconds per request")
     parser.add_argument("--slots", type=int, default=4, help="requests a server works on at once")
     parser.add_argument("--inputs", type=int, default=120)
+    parser.add_argument("--routing", default="simple-shuffle", help="for 1, 2 and 4 servers")
+    parser.add_argument("--other", default="least-busy", help="also at 4 servers, to compare")
     parser.add_argument("--no-bytecode", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -128,18 +126,20 @@ def main() -> None:
         (tmp / "inputs").mkdir()
         write_inputs(tmp / "inputs", args.inputs)
         env = child_env(not args.no_bytecode, PROBE_CACHE_DIR=str(tmp / "cache"), **LITELLM_ENV)
-        run_probe(tmp, env, 4, None, args)  # warm-up: bytecode and disk caches, LiteLLM's too
+        run_probe(tmp, env, 4, args.routing, args)  # warm-up: bytecode, disk caches, LiteLLM's
+        plan = {setup: (n, args.routing) for setup, n in SERVERS.items()}
+        plan[f"4 servers, {args.other}"] = (4, args.other)
         setups = {
             setup: (lambda n=n, routing=routing: run_probe(tmp, env, n, routing, args))
-            for setup, (n, routing) in SETUPS.items()
+            for setup, (n, routing) in plan.items()
         }
         runs, rounds = interleave(setups, args.rounds)
 
     ones = runs["1 server"]
     figures: dict[str, Any] = {}
     for setup, rs in runs.items():
-        n, routing = SETUPS[setup]
-        f: dict[str, Any] = {"servers": n, "routing": routing or "probe's default"}
+        n, routing = plan[setup]
+        f: dict[str, Any] = {"servers": n, "routing": routing}
         f |= summary(rs, FIGURES)
         f["requests_efficiency"] = spread(
             [one["requests_s"] / (n * r["requests_s"]) for one, r in zip(ones, rs, strict=True)]
@@ -190,6 +190,8 @@ def main() -> None:
         "slots_per_server": args.slots,
         "concurrency": CONCURRENCY,
         "transport": "LiteLLM Router (--router file), at every server count",
+        "routing": args.routing,
+        "other_routing": args.other,
         "target_requests_efficiency_4": TARGET_EFFICIENCY_4,
         "target_met": eff4 >= TARGET_EFFICIENCY_4,
         "rounds": args.rounds,

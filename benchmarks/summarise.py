@@ -74,17 +74,20 @@ def headline_scaling(doc: Doc) -> list[tuple[str, str, str, str]]:
     four, two = s["4 servers"], s["2 servers"]
     target = doc["target_requests_efficiency_4"]
     eff = four["requests_efficiency"]
-    shuffle = s.get("4 servers, simple-shuffle")
-    extra = f"; simple-shuffle {shuffle['requests_efficiency']['median']:.2f}" if shuffle else ""
+    others = [k for k in s if k.startswith("4 servers, ")]
+    extra = "".join(
+        f"; {k.split(', ', 1)[1]} {s[k]['requests_efficiency']['median']:.2f}" for k in others
+    )
+    routing = doc.get("routing", "least-busy, probe's default then")
     return [
         (
-            "scaling, Router at 1 → 2 → 4 servers: requests-phase efficiency at 2 / 4",
+            f"scaling, Router ({routing}) at 1 → 2 → 4 servers: requests-phase efficiency at 2 / 4",
             f"{two['requests_efficiency']['median']:.2f} / {_range(eff)}{extra}",
             f"≥ {target} at 4: {'met' if eff['median'] >= target else 'not met'}",
             _loads(doc),
         ),
         (
-            "scaling: requests per server at 4 (probe's default routing), each round",
+            f"scaling: requests per server at 4 ({routing}), each round",
             " · ".join("/".join(map(str, split)) for split in four["splits"]),
             "",
             _loads(doc),
@@ -94,7 +97,10 @@ def headline_scaling(doc: Doc) -> list[tuple[str, str, str, str]]:
 
 def headline_omp(doc: Doc) -> list[tuple[str, str, str, str]]:
     rows = []
-    for condition, label in (("quiet", "quiet"), ("loaded", f"{doc['burners']} busy processes")):
+    for condition, label in (
+        ("quiet", "nothing added by the benchmark"),
+        ("loaded", f"{doc['burners']} busy processes added"),
+    ):
         c = doc["conditions"].get(condition)
         if not c:
             continue

@@ -127,9 +127,12 @@ def run_probe(
 ) -> dict[str, Any]:
     out = tmp / "out.jsonl"
     out.unlink(missing_ok=True)
-    prefix = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    # probe leaves with os._exit, so `python -m cProfile` would write nothing: profile_run.py
+    head = (
+        [str(ROOT / "benchmarks" / "profile_run.py"), str(profile)] if profile else ["-m", "probe"]
+    )
     with BenchServer(DELAY_S, keep_bodies=keep_bodies) as server:
-        cmd = [PYTHON, *prefix, "-m", "probe", "funny", str(tmp / "inputs")]
+        cmd = [PYTHON, *head, "funny", str(tmp / "inputs")]
         cmd += ["--model", "openai/bench", "--api-base", server.base_url, "--api-key", "x"]
         cmd += ["--concurrency", str(CONCURRENCY), "--no-cache", "-o", str(out), *options]
         result = timed(cmd, env, server)
