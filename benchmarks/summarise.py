@@ -188,6 +188,14 @@ def headline(results: dict[str, Doc]) -> list[str]:
 
 
 def section(name: str, doc: Doc) -> list[str]:
+    if "load_avg" not in doc or "machine" not in doc:  # written before _common's format
+        return [
+            f"### {name}",
+            "",
+            f"`results/{name}.json` does not carry the common fields (command, commit, load); "
+            "re-run its script to have its figures here.",
+            "",
+        ]
     before = " ".join(f"{x:.2f}" for x in doc["load_avg"]["before"])
     after = " ".join(f"{x:.2f}" for x in doc["load_avg"]["after"])
     lines = [
