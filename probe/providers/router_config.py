@@ -26,10 +26,10 @@ ROUTINGS = {
 # The strategy when neither --routing nor router_settings names one. simple-shuffle picks at
 # random. least-busy (fewest requests in flight) measured no better: LiteLLM counts a request as
 # in flight only once its call has started, so a burst of requests picked together all see zero
-# everywhere and go to the first deployment, which then gets the most every run. In each of 3
+# everywhere and go to the first deployment, which then gets the most every run. In each of 4
 # runs of benchmarks/scaling.py (3 interleaved rounds each) its median requests-phase efficiency
-# at 4 servers was below simple-shuffle's (docs/benchmarks.md). An even spread needs the count
-# taken when the deployment is picked.
+# at 4 servers was at or below simple-shuffle's (docs/benchmarks.md). An even spread needs the
+# count taken when the deployment is picked.
 DEFAULT_ROUTING = "simple-shuffle"
 # What router_settings may set (others, such as redis_host, are the proxy's and are ignored).
 SETTINGS = ("routing_strategy", "allowed_fails", "cooldown_time")
