@@ -432,7 +432,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", type=Path, default=None, help="work in this (new) folder, kept")
     args = parser.parse_args()
-    data: dict[str, Any] = {"machine": machine()}
+    data: dict[str, Any] = {}  # write_results adds the machine, the commit and the load
     with tempfile.TemporaryDirectory(prefix="probe-html-bench-") as tmp:
         work = Path(tmp)
         if args.keep:
@@ -498,6 +498,7 @@ def _write_results(data: dict[str, Any]) -> None:
     doc = {
         "benchmark": "html_report",
         "command": "uv run python benchmarks/html_report.py " + " ".join(sys.argv[1:]),
+        "machine": machine(),
         **data,
     }
     out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -409,6 +409,30 @@ def test_each_variant_has_its_transcript_with_or_without_the_request(tmp_path):
     assert "A" * 300 not in kept and "not kept in the page" in kept
 
 
+def test_a_real_runs_transcripts_show_the_messages_it_sent(runs):
+    """A record keeps each request's messages as indices into its `prompt_messages`: the page
+    shows them as sent, an image as its reference, never its bytes."""
+    html = page(runs, "a.jsonl")
+    records = {r["id"]: r for r in file_records(runs / "a.jsonl")}
+    shown = 0
+    for detail in details(html):
+        cell = detail["cells"][0]
+        record = records[cell["id"]]
+        table = record.get("prompt_messages") or []
+        for view in cell["variants"]:
+            entry = record["variants"][view["name"]]
+            sent = [table[i] for i in entry["request"]["messages"]]
+            messages = view["transcript"]["messages"]
+            assert [role for role, _ in messages] == [m["role"] for m in sent]
+            user = messages[-1][1]
+            assert record["question"] in user
+            if record["input"]["kind"] == "image":
+                assert "[image: image/" in user and "base64" not in user
+            assert view["transcript"]["reply"] == entry["raw"]
+            shown += 1
+    assert shown >= 8
+
+
 def test_two_models_each_input_once_side_by_side_with_a_paired_test(runs):
     html = page(runs, "a.jsonl", "b.jsonl")
     a, b = file_records(runs / "a.jsonl"), file_records(runs / "b.jsonl")

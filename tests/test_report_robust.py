@@ -168,3 +168,15 @@ def test_no_record_of_any_shape_raises_in_any_format(tmp_path):
         report = compute_report(records)
         render_report(report, Console(file=io.StringIO(), width=100))
         report_html.build([str(run_file)])
+
+
+def test_resuming_a_file_with_a_line_nested_too_deeply_is_a_usage_error(tmp_path):
+    """--resume refuses a file holding a line that is not a record; one nested past Python's
+    recursion limit is such a line, not a RecursionError."""
+    from probe.errors import UsageError
+    from probe.records.run_file import RunFile
+
+    run_file = tmp_path / "run.jsonl"
+    write(run_file, [{**good_records()[0], "key": "k1"}], ["[" * 100_000 + "]" * 100_000])
+    with pytest.raises(UsageError, match="line 2 is not a probe record"):
+        RunFile(run_file, resume=True)

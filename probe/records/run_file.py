@@ -269,7 +269,7 @@ def _what(line: bytes) -> str:
     """What a line that is not a probe record is, in a few words."""
     try:
         value = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "not JSON"
     if isinstance(value, dict):
         return "a JSON object without a record's key"

@@ -525,7 +525,7 @@ def _cell(s: Series, records: list[dict[str, Any]]) -> dict[str, Any]:
     for name, v in variants.items():
         if isinstance(v, list):  # --samples: a list of runs; the first is the one measured
             v = v[0] if v else {}
-        columns.append(_variant_view(name, v, variants, task))
+        columns.append(_variant_view(name, v, variants, task, record.get("prompt_messages")))
     verdict = record.get("verdict") or "none"
     decide = variants.get("decide-first")
     if isinstance(decide, list):
@@ -571,7 +571,7 @@ def _answer(task: Task, answer: Any) -> str:
 
 
 def _variant_view(
-    name: str, v: dict[str, Any], variants: dict[str, Any], task: Task
+    name: str, v: dict[str, Any], variants: dict[str, Any], task: Task, table: Any = None
 ) -> dict[str, Any]:
     declared = VARIANTS.get(name)
     base_name = declared.baseline if declared and declared.baseline != name else None
@@ -602,7 +602,7 @@ def _variant_view(
         ][:3],
         "pushback": safe(str(v["pushback_evidence"])) if v.get("pushback_evidence") else None,
         "usage": costs.describe(usage.to_dict()),
-        "transcript": transcript.transcript(v, safe),
+        "transcript": transcript.transcript(v, safe, table),
     }
 
 

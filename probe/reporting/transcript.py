@@ -3,9 +3,11 @@ record keeps the request), what was put in the model's mouth (the prefill) and w
 reply as the model sent it, `raw`), then any answer extraction's follow-up and reply.
 
 Records written before probe kept requests have no `request`: the page says so and shows the
-rest. A request may come as `{"messages": [...], ...}` or as the list of messages itself; each
-message's content as text or as OpenAI-style parts. Images in a request are named, not embedded
-(their bytes are the input, shown above the transcript).
+rest. A request is `{"messages": [...], "prefill", ...}` (or, tolerated, the list of messages
+itself); as probe writes it, each message is an index into the record's `prompt_messages`, which
+holds every distinct message once (probe.records.record.compact_requests). A message's content is
+text or OpenAI-style parts. Images are named, never embedded: a record keeps an image as its
+sha256, size and media type, and the input itself is shown above the transcript.
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ def _part(part: Any) -> str:
         if isinstance(url, str) and url.startswith("data:"):
             media = url[5:].split(";", 1)[0] or "image"
             return f"[image: {media}, {len(url) * 3 // 4 // 1000:,} kB as sent]"
+        if isinstance(image, dict):  # a record's reference: {sha256, bytes, media_type, size}
+            said = [str(image.get("media_type") or "image")]
+            if isinstance(image.get("bytes"), int):
+                said.append(f"{image['bytes'] / 1000:,.0f} kB")
+            size = image.get("size")
+            if isinstance(size, list) and len(size) == 2:
+                said.append(f"{size[0]}×{size[1]} px")
+            if isinstance(image.get("sha256"), str):
+                said.append(f"sha256 {image['sha256'][:12]}…")
+            return f"[image: {', '.join(said)}]"
         return "[image]"
     return f"[{kind or 'part'}]"
 
@@ -45,8 +57,9 @@ def _content(content: Any) -> str:
     return _part(content)
 
 
-def messages(request: Any, safe: Safe) -> list[list[str]] | None:
-    """[[role, text], ...] of a record's request; None when the record has none."""
+def messages(request: Any, safe: Safe, table: Any = None) -> list[list[str]] | None:
+    """[[role, text], ...] of a record's request, its messages looked up in `table` (the
+    record's `prompt_messages`) where they are indices; None when the record has no request."""
     if isinstance(request, dict):
         found = request.get("messages")
     elif isinstance(request, list):
@@ -57,6 +70,11 @@ def messages(request: Any, safe: Safe) -> list[list[str]] | None:
         return None
     shown = []
     for message in found[:MAX_MESSAGES]:
+        if isinstance(message, int) and not isinstance(message, bool):
+            if not (isinstance(table, list) and 0 <= message < len(table)):
+                shown.append(["?", f"(message {message} is not in the record's prompt_messages)"])
+                continue
+            message = table[message]
         if isinstance(message, dict):
             role = message.get("role")
             shown.append(
@@ -76,11 +94,13 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def transcript(run: dict[str, Any], safe: Safe) -> dict[str, Any]:
-    """The transcript of one variant's entry."""
-    prefill = _text(run.get("prefill"))
+def transcript(run: dict[str, Any], safe: Safe, table: Any = None) -> dict[str, Any]:
+    """The transcript of one variant's entry (`table`: its record's `prompt_messages`)."""
+    request = run.get("request")
+    asked = request.get("prefill") if isinstance(request, dict) else None
+    prefill = _text(run.get("prefill")) or _text(asked)
     out: dict[str, Any] = {
-        "messages": messages(run.get("request"), safe),
+        "messages": messages(request, safe, table),
         "prefill": safe(prefill) if prefill else None,
         "reply": safe(_text(run.get("raw")) or ""),
         "follow_up": [],
