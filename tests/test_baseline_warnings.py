@@ -222,9 +222,12 @@ def test_the_html_page_says_it_beside_the_verdicts_and_the_rates(always_yes):
     page = html_page(always_yes[0])
     texts = [text for _, _, text in page.found]
     verdict = FORCED_NOTE.format(this="the verdicts measure")
-    overview = [(t, a) for t, a, _ in page.found if t == "p"]
-    assert overview[0][1]["data-baseline-warning"] == ONE_ANSWER
-    assert texts[0].startswith(f"! {verdict}")
+    # the headline's numbers carry the caution too, in words (the headline comes first)
+    assert page.found[0][1]["title"] == "its baseline cannot carry it"
+    assert 'decide-first answered "yes" to 10 of 10 inputs' in page.found[1][2]
+    overview = [(a, x) for t, a, x in page.found if t == "p" and "data-baseline-warning" in a]
+    assert overview[0][0]["data-baseline-warning"] == ONE_ANSWER
+    assert overview[0][1].startswith(f"! {verdict}")
     note = FORCED_NOTE.format(this="this measures")
     assert f"! {note}" in texts  # under the rationalization row (and the other forced rates)
     point = page.points[("run.jsonl", "rates.rationalization")]
