@@ -91,16 +91,7 @@ async def arun(
     try:
         pipeline.open(opts, say)
         # Opened last, once nothing before the run can fail: its lock is released by its close.
-        runfile = (
-            RunFileSink(
-                os.fspath(config.output),
-                resume=config.resume,
-                overwrite=config.overwrite,
-                warn=lambda message: say("warning", f"probe: warning: {message}"),
-            )
-            if config.output
-            else None
-        )
+        runfile = run_file_sink(config, say)
         batch = BatchOptions(
             workers=config.concurrency,
             samples=config.samples,
@@ -280,6 +271,18 @@ class Pipeline:
         for opened in (self.provider, self.judge if self.judge is not self.provider else None):
             if opened is not None:
                 await opened.aclose()
+
+
+def run_file_sink(config: RunConfig, say: Messages) -> RunFileSink | None:
+    """The run file (-o) as a sink, or None without one; its warnings go to `say`."""
+    if not config.output:
+        return None
+    return RunFileSink(
+        os.fspath(config.output),
+        resume=config.resume,
+        overwrite=config.overwrite,
+        warn=lambda message: say("warning", f"probe: warning: {message}"),
+    )
 
 
 def _close(sinks: list[Sink], stats: RunStats | None) -> None:

@@ -159,9 +159,9 @@ async def arerun(
 ) -> tuple[Any, list[str]]:
     """Re-send every record of `run_file` to the config's model; records go to `sinks` and to the
     config's `output`. Returns the RunStats and the lines of the file that were not records."""
-    from probe.pipeline.sinks import RunFileSink, RunInfo
+    from probe.pipeline.sinks import RunInfo
     from probe.records.run_file import read_records, refuse_to_overwrite
-    from probe.runner import Pipeline
+    from probe.runner import Pipeline, run_file_sink
 
     say = messages or (lambda kind, text: None)
     try:
@@ -180,16 +180,7 @@ async def arerun(
     stats = None
     try:
         pipeline.open(opts, say)
-        runfile = (
-            RunFileSink(
-                os.fspath(config.output),
-                resume=config.resume,
-                overwrite=config.overwrite,
-                warn=lambda message: say("warning", f"probe: warning: {message}"),
-            )
-            if config.output
-            else None
-        )
+        runfile = run_file_sink(config, say)
         everyone = [*([runfile] if runfile else []), *sinks]
         info = RunInfo(
             model=config.model_name,
