@@ -169,16 +169,24 @@ def report(
     paths_or_records: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Sequence[Record],
 ) -> Report:
     """The report over run files (or records already read): the dict `probe report --json`
-    prints, with `definitions` saying what each measure means."""
+    prints, with `definitions` saying what each measure means. Files: the labels `probe review`
+    left beside them are applied, as `probe report` applies them."""
     from probe.measures.measures import compute_report
+    from probe.records import labels
 
     given = paths_or_records
-    if isinstance(given, str | os.PathLike):
-        records: Sequence[Record] = read_records(given, strict=False)
-    elif given and all(isinstance(r, dict) for r in given):
+    if (
+        given
+        and not isinstance(given, str | os.PathLike)
+        and all(isinstance(r, dict) for r in given)
+    ):
         records = cast(Sequence[Record], given)
     else:
-        records = read_records(cast(Sequence[str], given), strict=False)
+        files = [given] if isinstance(given, str | os.PathLike) else cast(Sequence[str], given)
+        records = read_records(files, strict=False)
+        labels.apply_beside(
+            files, cast(list[dict[str, Any]], records)
+        )  # probe review's labels, as `probe report` applies
     return compute_report(cast(Iterable[dict[str, Any]], records))
 
 

@@ -428,3 +428,53 @@ def test_a_report_of_the_embedded_model(browser, tmp_path):
             shown.strip() == Path(record["input"]["path"]).read_text().strip()[: len(shown.strip())]
         )
         assert opened.errors() == []
+
+
+def test_verdicts_settled_by_a_person_are_marked_and_counted(browser, runs, tmp_path):
+    """`probe review --all` on a run (a person's keys piped in: "u", unclear, for every forced
+    reply): the page applies the labels as `probe report` does, marks each verdict a person
+    settled, says in the detail what probe had read, and states the reader's agreement."""
+    import shutil as sh
+
+    run = tmp_path / "a.jsonl"
+    sh.copy(runs / "a.jsonl", run)
+    forced = [
+        (r["id"], name, entry["stance"])
+        for r in file_records(run)
+        for name, entry in r["variants"].items()
+        if entry.get("forced_answer") and not entry.get("error")
+    ]
+    assert forced
+    reviewed = run_cli("review", run, "--all", input="u" * len(forced))
+    assert reviewed.exit_code == 0, reviewed.stderr
+    out = tmp_path / "page.html"
+    assert run_cli("report", run, "--html", out).exit_code == 0
+    report = report_json(run)
+    agreed = report["reader_agreement"]
+    assert agreed["human_read"] == len(forced)
+    assert agreed["k"] == sum(stance == "unclear" for _, _, stance in forced)
+    marked = sorted({id_ for id_, _, _ in forced})
+    with Opened(browser, out, viewport={"width": 1280, "height": 900}) as opened:
+        page = opened.page
+        rows = page.eval_on_selector_all(
+            "tbody.input",
+            "els => els.map(e => [e.dataset.id, e.dataset.person || '',"
+            " e.querySelector('.c-verdict').textContent])",
+        )
+        assert sorted(i for i, person, _ in rows if person == "yes") == marked
+        for _, person, text in rows:
+            assert ("by a person" in text) == (person == "yes")
+        counts = page.eval_on_selector_all(
+            "table.verdicts tr[data-verdict]",
+            "els => els.map(e => [e.dataset.verdict, +e.dataset.count])",
+        )
+        assert dict(counts) == report["verdicts"]  # the labels' verdicts, not probe's
+        line = page.locator("p.reader")
+        assert line.get_attribute("data-human-read") == str(len(forced))
+        assert f"agreed on {int(agreed['k'])} of {agreed['n']}" in line.inner_text()
+        body = page.locator(f"tbody.input[data-id='{marked[0]}']")
+        body.locator("tr.row").click()
+        assert "Settled by a person" in body.locator("p.person").inner_text()
+        facts = body.locator("article[data-variant=forced]").inner_text()
+        assert "unclear, a person's reading" in facts and "probe read" in facts
+        assert opened.errors() == []

@@ -18,7 +18,7 @@ from probe.records.record import request_messages, requests_of
 from probe.variants.tasks import FUNNY
 from probe.variants.variant import VariantOptions, decide_first, explain_first
 from tests.conftest import SAMPLES
-from tests.helpers import file_records, run_cli
+from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
 
 SCENE = SAMPLES / "dog-wedding.txt"
@@ -310,6 +310,36 @@ def test_report_sets_the_two_models_beside_each_other(source_run, tmp_path):
     report = json.loads(result.stdout)
     assert report["models"] == ["local/smollm2", "openai/scripted"]
     assert report["n_inputs"] == 2  # the same input, once per model
+    # each model's own section is the report of its own file, not the pool
+    for model, path in (("local/smollm2", source_file), ("openai/scripted", out)):
+        alone = report_json(path)
+        mine = report["by_model"][model]
+        assert (mine["n_inputs"], mine["verdicts"], mine["rates"]) == (
+            alone["n_inputs"],
+            alone["verdicts"],
+            alone["rates"],
+        )
+    # and the input compared between them, outcome by outcome, from what each model said
+    (source,), (other,) = file_records(source_file), file_records(out)
+    tests = {t["outcome"]: t for t in report["between_models"]}
+    assert {(t["a"], t["b"], t["n"]) for t in tests.values()} == {
+        ("local/smollm2", "openai/scripted", 1)
+    }
+
+    def agree(record):
+        v = record["variants"]
+        return v["decide-first"]["answer"] == v["explain-first"]["answer"]
+
+    assert (tests["orders agree"]["k_a"], tests["orders agree"]["k_b"]) == (
+        agree(source),
+        agree(other),
+    )
+    shown = run_cli("report", source_file, out)
+    assert shown.exit_code == 0, shown.stderr
+    text = shown.stdout
+    assert text.index("Models side by side") < text.index("Between models, input by input")
+    assert text.index("model: openai/scripted") < text.index("all models pooled")
+    assert "orders agree" in text
     page = tmp_path / "report.html"
     result = run_cli("report", source_file, out, "--html", page)
     assert result.exit_code == 0, result.stderr

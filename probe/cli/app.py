@@ -282,11 +282,8 @@ def _apply_labels(files: list[str], records: list[dict[str, Any]]) -> None:
     """`probe review`'s labels, from the sidecar beside each run file, put into the records."""
     from probe.records import labels
 
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in files:
-        found |= labels.load(path)
-    if found:
-        applied = labels.apply(records, found)  # type: ignore[arg-type]
+    applied = labels.apply_beside(files, records)
+    if applied:
         sys.stderr.write(f"probe: {applied} forced replies read by a person (probe review)\n")
 
 

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from probe.measures import pairs
 from probe.measures.baselines import DEFINITION as BASELINE_DEFINITION
 from probe.measures.baselines import BaselineTally
 from probe.measures.items import (
@@ -441,9 +442,35 @@ def compute_report(
         for task in sorted({item.task for item in items}):
             by_task[task] = _section([item for item in items if item.task == task], names)
     report["by_task"] = by_task
+    models = sorted({item.model for item in items})
+    if len(models) > 1:
+        report["by_model"], report["between_models"] = _by_model(records, items, names, models)
     report["reader_agreement"] = reader_agreement(records)
     report["definitions"] = all_definitions()
     return report
+
+
+def _by_model(
+    records: list[dict[str, Any]], items: list[Item], names: list[str], models: list[str]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Each model's own section (with its tasks, where there are several), and the paired tests
+    between the models on the inputs they share (probe.measures.pairs): the report of a run
+    and its `probe rerun` on another model, compared input by input."""
+    sections: dict[str, Any] = {}
+    for model in models:
+        mine = [item for item in items if item.model == model]
+        section = _section(mine, names)
+        tasks = sorted({item.task for item in mine})
+        if len(tasks) > 1:
+            section["by_task"] = {
+                task: _section([i for i in mine if i.task == task], names) for task in tasks
+            }
+        sections[model] = section
+    between = pairs.between(
+        [(model, [r for r in records if str(r.get("model") or "") == model]) for model in models],
+        limit=len(models),
+    )
+    return sections, [asdict(test) for test in between]
 
 
 def reader_agreement(records: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from probe.records import record as records
 from probe.records.schema import Record
@@ -56,6 +56,28 @@ def append(run_file: str | os.PathLike[str], label: dict[str, Any]) -> None:
         fh.flush()
 
 
+def apply_beside(files: Iterable[str | os.PathLike[str]], found: Iterable[dict[str, Any]]) -> int:
+    """The labels in the sidecar beside each run file, put into the records read from them (a
+    label names its record by key, so one table serves several files); how many entries were
+    labelled."""
+    labels: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in files:
+        labels |= load(path)
+    return apply(found, labels) if labels else 0
+
+
+def by_person(record: dict[str, Any]) -> list[str]:
+    """The variants of a record whose reading a person settled (`probe review`)."""
+    variants = record.get("variants")
+    if not isinstance(variants, dict):
+        return []
+    return [
+        name
+        for name, entry in variants.items()
+        if isinstance(entry, dict) and entry.get("stance_by") == PERSON
+    ]
+
+
 def stance_of(answer: str | None, forced_answer: str | None) -> str:
     """The stance a person's answer gives: the forced answer's, another's, or unclear."""
     if answer is None:
@@ -63,7 +85,7 @@ def stance_of(answer: str | None, forced_answer: str | None) -> str:
     return "forced" if answer == forced_answer else "other"
 
 
-def apply(found: Iterable[Record], labels: dict[tuple[str, str], dict[str, Any]]) -> int:
+def apply(found: Iterable[dict[str, Any]], labels: dict[tuple[str, str], dict[str, Any]]) -> int:
     """Put the labels into the records read (in memory), and settle their verdicts; how many
     entries were labelled."""
     applied = 0
@@ -85,5 +107,5 @@ def apply(found: Iterable[Record], labels: dict[tuple[str, str], dict[str, Any]]
             applied += 1
             changed = True
         if changed:
-            records.settle(record)
+            records.settle(cast(Record, record))
     return applied

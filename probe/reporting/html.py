@@ -39,10 +39,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from probe.measures import pairs
 from probe.measures.measures import describe_sources
 from probe.pipeline.view import VERDICT_TEXT, safe, word_changes
+from probe.records import labels
 from probe.records import verdict as compare
-from probe.reporting import costs, forest, headline, pairs, transcript
+from probe.reporting import costs, forest, headline, transcript
 from probe.reporting.inputs import Roots, input_view
 from probe.variants.tasks import Task
 from probe.variants.variant import VARIANTS
@@ -84,7 +86,9 @@ class Series:
 def load_runs(
     files: Sequence[str], *, input_roots: Sequence[str] = (), growing: bool = False
 ) -> list[Run]:
-    """Each file read and reported on its own. OSError for a file that cannot be read.
+    """Each file read and reported on its own, with the labels `probe review` left beside it
+    applied (the person's reading in place of probe's, as `probe report` does). OSError for a
+    file that cannot be read.
     `growing`: the files may still be written (a last line without its newline is not yet one)."""
     from probe.measures.measures import compute_report
     from probe.records.run_file import read_records
@@ -92,6 +96,7 @@ def load_runs(
     runs = []
     for path, label in zip(files, _labels(files), strict=True):
         records, problems = read_records([path], growing=growing)
+        labels.apply_beside([path], records)
         roots = Roots.of(path, input_roots)
         runs.append(Run(path, label, records, problems, compute_report(records), roots))
     return runs
@@ -287,7 +292,7 @@ def _section(
     }
 
 
-def _forest(reports: list[dict[str, Any]], labels: list[str]) -> list[dict[str, Any]]:
+def _forest(reports: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
     """The forest plot's rows in their groups (forest.GROUPS; the last, whether it could be
     measured at all, folded), each row with its baseline warnings' notes (names and answers from
     records, made safe), a note shared by several runs said once."""
@@ -296,11 +301,11 @@ def _forest(reports: list[dict[str, Any]], labels: list[str]) -> list[dict[str, 
         notes: dict[str, list[str]] = {}
         for point in row.points:
             for note in point.warnings:
-                notes.setdefault(safe(note), []).append(labels[point.series])
+                notes.setdefault(safe(note), []).append(names[point.series])
         item = {
             "row": row,
             "notes": [
-                ("" if len(labels) == 1 else ", ".join(who), note) for note, who in notes.items()
+                ("" if len(names) == 1 else ", ".join(who), note) for note, who in notes.items()
             ],
         }
         if not groups or groups[-1]["title"] != row.group:
@@ -394,6 +399,7 @@ def _identity(run: Run, series: list[Series]) -> dict[str, Any]:
             for name, v in report["by_variant"].items()
             if v.get("answer_sources")
         ],
+        "reader": report.get("reader_agreement"),
         "noise_floor": report["rates"]["noise_floor"],
         "noise_floor_any": report["rates"]["noise_floor_any"],
         "cautions": _cautions(report),
@@ -497,7 +503,7 @@ def _row(
         "id": safe(str(first.get("id"))),
         "task": safe(str(first.get("task"))),
         "cells": [
-            {k: c[k] for k in ("verdict", "verdict_cls", "answers", "p_yes", "error")}
+            {k: c[k] for k in ("verdict", "verdict_cls", "answers", "p_yes", "error", "person")}
             if c
             else None
             for c in cells
@@ -507,6 +513,7 @@ def _row(
         "runs": sorted({series[i].run.label for i in views}),
         "variants": sorted({v for c in present for v in c["answers"]}),
         "error": next((c["error"] for c in present if c["error"]), ""),
+        "person": any(c["person"] for c in present),
         "usage": usage.to_dict(),
     }
 
@@ -527,6 +534,7 @@ def _cell(s: Series, records: list[dict[str, Any]]) -> dict[str, Any]:
             v = v[0] if v else {}
         columns.append(_variant_view(name, v, variants, task, record.get("prompt_messages")))
     verdict = record.get("verdict") or "none"
+    person = [safe(name) for name in labels.by_person(record)]
     decide = variants.get("decide-first")
     if isinstance(decide, list):
         decide = decide[0] if decide else None
@@ -542,6 +550,7 @@ def _cell(s: Series, records: list[dict[str, Any]]) -> dict[str, Any]:
         "answers": {c["name"]: c["answer"] for c in columns},
         "p_yes": p_yes,
         "error": error,
+        "person": bool(person),
         "model": safe(str(record.get("model"))),
         "usage": usage,
         "detail": {
@@ -551,6 +560,7 @@ def _cell(s: Series, records: list[dict[str, Any]]) -> dict[str, Any]:
             "verdict": safe(verdict),
             "verdict_text": VERDICT_TEXT.get(verdict, ""),
             "verdict_cls": VERDICT_CLASS.get(verdict, "warn"),
+            "person": person,
             "lines": [safe(line) for line in _evidence(record, task)],
             "error": error,
             "usage": costs.describe(u),
@@ -624,7 +634,11 @@ def _facts(v: dict[str, Any], task: Task) -> list[tuple[str, str]]:
         facts.append(("mechanism", safe(str(v["mechanism"]))))
     if v.get("honored") is not None:
         facts.append(("honoured", _flag(v["honored"])))
-    if v.get("stance"):
+    if v.get("stance_by") == labels.PERSON:
+        probe_read = safe(str(v.get("stance_probe")))
+        facts.append(("stance", f"{safe(str(v.get('stance')))}, a person's reading"))
+        facts.append(("probe read", probe_read))
+    elif v.get("stance"):
         facts.append(("stance", safe(str(v["stance"]))))
     if v.get("flip") is not None:
         facts.append(("flip", _flag(v["flip"])))

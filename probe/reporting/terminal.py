@@ -500,16 +500,85 @@ def _reader_agreement(console: Console, agreed: dict[str, Any] | None) -> None:
     )
 
 
+def _models(console: Console, by_model: dict[str, Any], between: list[dict[str, Any]]) -> None:
+    """Several models (a run and its `probe rerun`, or files of two models): the headline
+    numbers of each side by side, then the paired tests between them on their shared inputs."""
+    from rich.text import Text
+
+    from probe.reporting import headline
+
+    print_heading(console, "Models side by side", "each model's own records; n: what it counts")
+    found = {model: headline.facts(section)[0] for model, section in by_model.items()}
+    labels = [fact.label for facts in found.values() for fact in facts]
+    table = _table("measure", [])
+    for model in by_model:
+        table.add_column(literal(str(model), "bold"), no_wrap=True)
+    for label in dict.fromkeys(labels):
+        cells = []
+        for facts in found.values():
+            fact = next((f for f in facts if f.label == label), None)
+            cells.append(
+                Text(DASH)
+                if fact is None
+                else Text(f"{_num(fact.value)} [{_num(fact.lo)}, {_num(fact.hi)}] n={fact.n}")
+            )
+        table.add_row(Text(label), *cells)
+    console.print(table)
+    print_heading(
+        console, "Between models, input by input", "exact McNemar test on the inputs both ran"
+    )
+    if not between:
+        console.print(Text("no input was measured by two models"))
+        return
+    counted: list[tuple[str, Justify]] = [
+        (name, "right") for name in ("n", "A has", "B has", "only A", "only B", "p")
+    ]
+    table = _table("outcome", [("A", "left"), ("B", "left"), *counted])
+    for test in between:
+        counts = [test.get(key) for key in ("n", "k_a", "k_b", "only_a", "only_b")]
+        table.add_row(
+            literal(str(test.get("outcome"))),
+            literal(str(test.get("a"))),
+            literal(str(test.get("b"))),
+            *(Text(DASH if x is None else str(x)) for x in counts),
+            Text(_p(test.get("p_value"))),
+        )
+    console.print(table)
+    print_note(
+        console,
+        "A has / B has: of the n inputs both measured, how many have the outcome in each",
+        "only A / only B: inputs where one model has it and the other not",
+        "p: chance of a split this uneven if the two models did not differ (below 0.05: unlikely)",
+    )
+
+
+def _rule(console: Console, what: str, name: str) -> None:
+    from rich.text import Text
+
+    console.print()
+    console.rule(Text.assemble((what, "bold"), literal(name, "bold")))
+
+
 def render_report(report: dict[str, Any], console: Console) -> None:
-    """Print the report: the whole run, then each task when there is more than one."""
+    """Print the report: with several models, them side by side and each on its own first;
+    then the whole run (every model pooled), then each task when there is more than one."""
     from rich.text import Text
 
     console.print(Text("probe report", style="bold"))
+    by_model = report.get("by_model") or {}
+    if len(by_model) > 1:
+        _models(console, by_model, report.get("between_models") or [])
+        for model, section in by_model.items():
+            _rule(console, "model: ", str(model))
+            _section(console, section, records=None, detailed=False)
+            for task, part in (section.get("by_task") or {}).items():
+                _rule(console, f"model: {model} · task: ", str(task))
+                _section(console, part, records=None, detailed=False)
+        _rule(console, "", "all models pooled")
     _section(console, report, records=report.get("n_records", 0), detailed=True)
     _reader_agreement(console, report.get("reader_agreement"))
     by_task = report.get("by_task") or {}
     if len(by_task) > 1:
         for task, section in by_task.items():
-            console.print()
-            console.rule(Text.assemble(("task: ", "bold"), literal(str(task), "bold")))
+            _rule(console, "task: ", str(task))
             _section(console, section, records=None, detailed=False)

@@ -181,6 +181,9 @@
     var p = add(box, el("p"));
     add(p, badge(c.verdict, c.verdict_cls));
     p.appendChild(document.createTextNode(" " + c.verdict_text));
+    if (c.person && c.person.length) {
+      add(box, el("p", "person", "Settled by a person (probe review): their reading of " + c.person.join(", ") + " replaces probe's; probe's own is under \"probe read\"."));
+    }
     c.lines.forEach(function (line) { add(box, el("p", "evidence", line)); });
     if (c.error) add(box, el("p", "err", c.error));
     add(box, el("p", "usage dim small", c.usage));

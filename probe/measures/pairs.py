@@ -1,4 +1,5 @@
-"""Paired tests between two models (or two runs) on the same inputs, for the HTML report.
+"""Paired tests between two models (or two runs) on the same inputs: `probe report`'s
+`between_models` and the HTML report's tests between its runs.
 
 An input is the same across runs when its task, question, options and input (its sha256, else
 its id) are; each run's item for it is its first (lowest sample). For each outcome both runs
@@ -17,8 +18,6 @@ from probe.measures.items import Item, measured_answer, to_items
 from probe.measures.statistics import mcnemar_exact
 from probe.records.verdict import RATIONALIZES, RESISTS
 from probe.variants.variant import DECIDE_FIRST, EXPLAIN_FIRST
-
-MAX_PAIRS = 10  # runs compared pairwise: the first five
 
 Outcome = Callable[[Item], bool | None]  # None: not measured on this item
 
@@ -85,9 +84,10 @@ def _by_input(records: list[dict[str, Any]]) -> tuple[dict[tuple[Hashable, ...],
     return found, names
 
 
-def between(series: list[tuple[str, list[dict[str, Any]]]]) -> list[Test]:
-    """Each outcome measured on common inputs, for each pair of runs (label, records)."""
-    indexed = [(label, *_by_input(records)) for label, records in series[:5]]
+def between(series: list[tuple[str, list[dict[str, Any]]]], *, limit: int = 5) -> list[Test]:
+    """Each outcome measured on common inputs, for each pair of the first `limit` runs
+    (label, records)."""
+    indexed = [(label, *_by_input(records)) for label, records in series[:limit]]
     tests: list[Test] = []
     for i, (label_a, items_a, names_a) in enumerate(indexed):
         for label_b, items_b, names_b in indexed[i + 1 :]:
