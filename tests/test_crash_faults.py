@@ -51,7 +51,9 @@ def provider(payload, n):
     if fault == "garbage":
         return Reply(body=b"<html>502 Bad Gateway</html>")
     if fault == "no-choices":
-        return Reply(body=json.dumps({"id": "x", "object": "chat.completion", "choices": []}).encode())
+        return Reply(
+            body=json.dumps({"id": "x", "object": "chat.completion", "choices": []}).encode()
+        )
     if fault == "drop":
         return Reply(drop=True)
     return Reply("Yes. Something unexpected happens.")
