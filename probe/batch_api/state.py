@@ -133,7 +133,9 @@ def load(path: Path) -> BatchState:
         state = BatchState(**data, batches=batches)
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise UsageError(f"{path}: not a probe batch state file ({exc})") from None
-    state.sealed = isinstance(seal, str) and hmac.compare_digest(seal, seal_of(data))
+    from probe.providers.cache import same
+
+    state.sealed = isinstance(seal, str) and same(seal, seal_of(data))
     state.source = str(path)
     return state
 

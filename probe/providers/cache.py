@@ -61,7 +61,7 @@ class ResponseCache:
         self._secret = user_secret(directory)
         try:
             # made 0600 before SQLite opens it (its -wal and -shm files take the same mode)
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            os.close(os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o600))
             for path in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
                 if path.exists():
                     refuse_unless_private(path, "the response cache database")
@@ -117,7 +117,7 @@ class ResponseCache:
         except (sqlite3.Error, ValueError) as exc:
             raise ProviderError(unusable(self.path, exc)) from None
         if isinstance(value, dict) and not (
-            isinstance(row[1], str) and hmac.compare_digest(row[1], self._mac(key, row[0]))
+            isinstance(row[1], str) and same(row[1], self._mac(key, row[0]))
         ):
             self._foreign()
             value = None
@@ -191,22 +191,39 @@ def refuse_unless_private(path: Path, what: str, *, readable: bool = True) -> No
 SECRET = "entries.key"
 
 
+def _make_secret(path: Path) -> None:
+    """A new secret at `path`, whole or not at all (written aside, then linked into place)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(random_bytes.token_bytes(32))
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            os.link(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def same(given: str, expected: str) -> bool:
+    """Whether a signature read from a file is the expected one (in constant time; a signature
+    of any characters is compared, never an error)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("ascii"))
+
+
 def user_secret(directory: Path) -> bytes:
     """The user's secret that signs cache entries (and batch state files): `entries.key` in the
     cache directory, made once (0600), refused if another user owns it or others may read it."""
     path = directory / SECRET
     if not path.exists():
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{SECRET}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(random_bytes.token_bytes(32))
-                out.flush()
-                os.fsync(out.fileno())
-            with contextlib.suppress(FileExistsError):  # another process made it first
-                os.link(tmp, path)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            _make_secret(path)
+        except OSError as exc:
+            raise UsageError(
+                f"the cache's signing key {path} cannot be made ({exc.strerror or exc}): set "
+                "PROBE_CACHE_DIR to a directory of your own, or run with --no-cache"
+            ) from None
     refuse_unless_private(path, "the cache's signing key", readable=False)
     try:
         secret = path.read_bytes()
