@@ -173,6 +173,7 @@ class Pipeline:
         return waiting if self.config.batch_api else None
 
     routed: Any = None  # the Router road, when the model is served by several deployments
+    say: Messages = lambda kind, text: None  # the run's messages, once opened
 
     @property
     def calls(self) -> int:
@@ -182,6 +183,7 @@ class Pipeline:
         from probe.variants.variant import get as get_variant
 
         config = self.config
+        self.say = say
         self.provider = self._open(
             config.model_name, config.single_api_base, config.vision, config.router_spec()
         )
@@ -238,7 +240,7 @@ class Pipeline:
             self.limits = CallLimits(concurrency=config.concurrency, rpm=config.rpm)
             if config.cache:
                 # an unreadable one is a usage error, first
-                self.cache = ResponseCache(default_cache_dir())
+                self.cache = ResponseCache(default_cache_dir(), warn=self.warn)
         calls: dict[str, Any] = {
             "api_key": config.api_key,
             "timeout": config.timeout,
@@ -263,7 +265,12 @@ class Pipeline:
             self.batch = BatchJob(config, self.cache, base)
             if config.batch_api:
                 return self.batch.provider(limited, endpoint)
-        return CachedProvider(limited, self.cache, api_base=endpoint)
+        return CachedProvider(
+            limited, self.cache, api_base=endpoint, secrets=getattr(base, "secrets", ())
+        )
+
+    def warn(self, message: str) -> None:
+        self.say("warning", f"probe: warning: {message}")
 
     async def aclose(self) -> None:
         if self.cache:

@@ -307,6 +307,49 @@ def test_an_unknown_batch_id_is_named_by_status_and_collect(tmp_path):
         assert len(server.batches) == 1  # nothing submitted again, nothing paid twice
 
 
+def test_a_state_file_edited_to_name_another_server_never_sends_it_the_key(tmp_path):
+    """Two batch servers stand for OpenAI's Batch API (where the run's batch went) and a server
+    of someone else's, whose URL was written into the run's state file as its --api-base. Without
+    the user naming that server with --api-base, the key never reaches it."""
+    with BatchServer(steady_model, polls=5) as real, BatchServer(steady_model, polls=0) as other:
+        out, state = _waiting_batch_run(real, tmp_path)
+        original = json.loads(state.read_text())
+        for fields in ({"api_base"}, {"api_base", "endpoint"}):
+            data = json.loads(json.dumps(original))
+            data["config"]["api_base"] = other.base_url
+            if "endpoint" in fields:
+                data["endpoint"] = other.base_url
+            state.write_text(json.dumps(data))
+            for command in ("status", "collect"):
+                result = run_cli("batch", command, out, "--api-key", KEY)
+                assert result.exit_code == 2, (command, result.stderr)
+                [line] = result.stderr.strip().splitlines()
+                assert f"--api-base {other.base_url}" in line and str(state) in line, line
+        # A router or a judge server written into it: refused even with --api-base.
+        for name, value in (("judge_api_base", other.base_url), ("router", "other.yaml")):
+            data = json.loads(json.dumps(original))
+            data["config"][name] = value
+            state.write_text(json.dumps(data))
+            result = run_cli("batch", "collect", out, "--api-key", KEY, "--api-base", real.base_url)
+            assert result.exit_code == 2 and name in result.stderr, result.stderr
+        assert other.authorizations == [] and other.batches == {}
+
+        # The user names the run's own server: the edit is undone, the batch collected there.
+        data = json.loads(json.dumps(original))
+        data["config"]["api_base"] = other.base_url
+        state.write_text(json.dumps(data))
+        real.polls = 0
+        real.batches["batch_1"].polls_left = 0
+        result = run_cli("batch", "collect", out, "--api-key", KEY, "--api-base", real.base_url)
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(state.read_text())["config"]["api_base"] == real.base_url
+        for _ in range(4):  # sealed again by this collect: no --api-base needed from here
+            if state.exists():
+                assert run_cli("batch", "collect", out, "--api-key", KEY).exit_code == 0
+        assert not state.exists() and len(file_records(out)) == 3
+        assert other.authorizations == [] and other.batches == {}
+
+
 # --- a newcomer's errors ---
 
 

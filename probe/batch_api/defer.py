@@ -79,7 +79,7 @@ class DeferringCache(CachedProvider):
         deferrals: Deferrals,
         api_base: str | None = None,
     ) -> None:
-        super().__init__(inner, cache, api_base=api_base)
+        super().__init__(inner, cache, api_base=api_base, secrets=getattr(remote, "secrets", ()))
         self.remote = remote
         self.deferrals = deferrals
 

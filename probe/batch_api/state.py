@@ -3,7 +3,11 @@
 It holds what a later process needs to finish the run — the run's settings (never the API key),
 the directory it ran in, and every batch submitted: its id, round, when it was submitted, which
 requests (custom_id = the reply cache key) it carries and the prefill each reply continues, the
-status last seen, and whether its results are in. Written atomically (a temporary file renamed
+status last seen, and whether its results are in. Its settings — those that decide where the run's
+calls, and so its API key, go: --api-base, the model, the provider, the endpoint — are sealed with
+an HMAC under the user's secret (probe.providers.cache.user_secret): a state file whose seal does
+not match (edited, copied from another user, or written by an older probe) is not trusted to name
+a server (probe.batch_api.submit.api_base_of). Written atomically (a temporary file renamed
 over the old one), so a kill at any moment leaves the old state or the new one. It exists while
 the run has inputs without their records; it is removed when the last one is written.
 """
@@ -12,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -76,6 +82,10 @@ class BatchState:
     batches: list[BatchEntry] = field(default_factory=list)
     rounds: int = 0
     created: float = field(default_factory=time.time)
+    # Not kept in the file: whether its seal matched (a state this process made is), and where
+    # it was read from.
+    sealed: bool = field(default=True, compare=False)
+    source: str = field(default="", compare=False)
 
     @property
     def open(self) -> list[BatchEntry]:
@@ -92,16 +102,42 @@ class BatchState:
         return None
 
 
+_NOT_KEPT = ("sealed", "source")
+# What the seal covers: the run's settings and where its calls go. Not the batches (their ids and
+# progress; an unknown id is named by the provider's answer) nor the run file's name (bound by
+# where the state file sits: load_bound).
+_SEALED = ("config", "model", "provider", "endpoint", "cwd")
+
+
+def seal_of(data: dict[str, Any]) -> str:
+    """The HMAC of a state's sealed settings under the user's secret."""
+    from probe import environment
+    from probe.providers.cache import private_directory, user_secret
+
+    secret = user_secret(private_directory(environment.cache_dir()))
+    sealed = {k: data.get(k) for k in _SEALED}
+    blob = json.dumps(sealed, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hmac.new(secret, blob.encode("ascii"), hashlib.sha256).hexdigest()
+
+
 def load(path: Path) -> BatchState:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") != VERSION:
             raise ValueError(f"version {data.get('version')!r}, not {VERSION}")
+        seal = data.pop("seal", None)
         batches = [BatchEntry(**b) for b in data.pop("batches")]
         data.pop("version")
-        return BatchState(**data, batches=batches)
+        for name in _NOT_KEPT:
+            data.pop(name, None)
+        state = BatchState(**data, batches=batches)
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise UsageError(f"{path}: not a probe batch state file ({exc})") from None
+    from probe.providers.cache import same
+
+    state.sealed = isinstance(seal, str) and same(seal, seal_of(data))
+    state.source = str(path)
+    return state
 
 
 def load_bound(path: Path) -> BatchState:
@@ -122,6 +158,10 @@ def load_bound(path: Path) -> BatchState:
 def save(path: Path, state: BatchState) -> None:
     """Write the state atomically: a temporary file, flushed, renamed over the old one."""
     data = {"version": VERSION, **dataclasses.asdict(state)}
+    for name in _NOT_KEPT:
+        data.pop(name)
+    data = json.loads(json.dumps(data))  # sealed as it will be read back
+    data["seal"] = seal_of(data)
     text = json.dumps(data, ensure_ascii=True, indent=1) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -120,16 +120,36 @@ def config_to_state(config: RunConfig) -> dict[str, Any]:
 
 def api_base_of(state: BatchState, given: str | None) -> str | None:
     """The run's --api-base: as given again, else as the state file keeps it — unless that lost
-    the credentials written into it."""
+    the credentials written into it, or the state file is not sealed by this user's probe (edited,
+    copied from elsewhere, or written by an older probe): the API key is sent to a server such a
+    file names only once the user names it too."""
+    if not state.sealed:
+        for name in ("judge_api_base", "router"):
+            if state.config.get(name):
+                raise UsageError(
+                    f"{state.source}: this user's probe did not write this batch state file "
+                    f"(edited, copied, or written by an older probe) and it names {name} "
+                    f"{redact_url(str(state.config[name]))}, which a batch run never has: "
+                    "remove the state file"
+                )
     if given:
         return given
     kept = state.config.get("api_base")
+    if kept is not None and not isinstance(kept, str):
+        raise UsageError(f"{state.source}: its api_base is not a URL: give --api-base")
     if kept and "[redacted]@" in kept:
         raise UsageError(
             f"the run's --api-base {kept} held credentials, which the state file does not keep: "
             "give --api-base again"
         )
-    return kept if isinstance(kept, str) else None
+    if kept and not state.sealed:
+        raise UsageError(
+            f"{state.source} names the server {kept} for this run, but this user's probe did not "
+            "write that (the state file was edited, copied from elsewhere, or written by an "
+            f"older probe): the API key is not sent there unless you confirm it with --api-base "
+            f"{kept}"
+        )
+    return kept
 
 
 def config_from_state(

@@ -238,7 +238,8 @@ def first_in_session(what: str, stream: Any) -> bool:
     name = f"{what}-{sid}-{started}-{tty.strip('/').replace('/', '_')}"
     marker = environment.cache_dir() / "sessions" / name
     try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, if new
+        marker.parent.mkdir(mode=0o700, exist_ok=True)
         os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         return False

@@ -73,7 +73,7 @@ class RemoteProvider:
         self.api_base = api_base
         self.provider = road.provider
         self.endpoint = road.endpoint
-        self._secrets = (api_key, *url_secrets(api_base), *getattr(road, "secrets", ()))
+        self.secrets = (api_key, *url_secrets(api_base), *getattr(road, "secrets", ()))
         self.timeout = timeout
         self.retries = retries
         self._pace = pace  # awaited before every request: the run's rate limit
@@ -99,7 +99,7 @@ class RemoteProvider:
             try:
                 response = await self._attempt(kwargs)
                 done = completion_of(response, prefill, time.perf_counter() - start, self.road.cost)
-                done = scrubbed(done, *self._secrets)
+                done = scrubbed(done, *self.secrets)
                 if self._served_by is not None:
                     done.deployment = self._served_by(response)
                 return done
@@ -163,5 +163,5 @@ class RemoteProvider:
             timeout=self.timeout,
             status=status,
             attempt=attempt,
-            secrets=self._secrets,
+            secrets=self.secrets,
         )

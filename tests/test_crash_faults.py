@@ -1,0 +1,164 @@
+"""Crash consistency under faults: a 200-input run against a provider where a quarter of the
+replies are faults, killed with SIGKILL at random moments and resumed each time, ends with exactly
+one record per input — a success for each input the provider answers, an error record for each
+it never answers — none lost, none duplicated, no torn line.
+
+The scripted server on 127.0.0.1 stands for such a provider: it fails one request in four, chosen
+by the scene the request is about (a hash of its number), so the same requests fail on every run
+and the test knows which inputs must end as error records. The faults are those a provider
+gives: HTTP 500, a timeout (the reply comes after --timeout), a body that is not JSON, a completion
+with no choices, a dropped connection. probe runs with --retries 0 (a fault is final for that run:
+no backoff waits) and one variant (decide-first), to keep the test cheap; `--resume` runs an
+input whose record failed again, as documented (docs/usage.md, Resume), so the faulty inputs are
+tried by every run and never succeed.
+"""
+
+import hashlib
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from probe.records import record as records
+from tests.conftest import ROOT
+from tests.scripted_server import Reply, ScriptedServer, last_user_text
+
+INPUTS = 200
+SEED = 20261208
+KILLS = 4
+TIMEOUT_S = 2.0
+SCENE = re.compile(r"Scene (\d+):")
+FAULTS = ("500", "timeout", "garbage", "no-choices", "drop")
+
+
+def fault_of(number):
+    """The fault the provider gives for every request about scene `number`, or None (3 in 4)."""
+    digest = hashlib.sha256(f"scene {number}".encode()).digest()
+    return FAULTS[digest[1] % len(FAULTS)] if digest[0] % 4 == 0 else None
+
+
+def provider(payload, n):
+    match = SCENE.search(last_user_text(payload))
+    fault = fault_of(int(match.group(1))) if match else None
+    if fault == "500":
+        return Reply("the server had an error", status=500)
+    if fault == "timeout":
+        return Reply("Yes. Too late.", delay_s=TIMEOUT_S + 1)
+    if fault == "garbage":
+        return Reply(body=b"<html>502 Bad Gateway</html>")
+    if fault == "no-choices":
+        return Reply(
+            body=json.dumps({"id": "x", "object": "chat.completion", "choices": []}).encode()
+        )
+    if fault == "drop":
+        return Reply(drop=True)
+    return Reply("Yes. Something unexpected happens.")
+
+
+def start(directory, out, base):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "probe",
+            "funny",
+            str(directory),
+            "-o",
+            str(out),
+            "--resume",
+            "--variants",
+            "decide-first",
+            "--concurrency",
+            "16",
+            "--retries",
+            "0",
+            "--timeout",
+            str(TIMEOUT_S),
+            "--model",
+            "openai/scripted",
+            "--api-base",
+            base,
+            "--api-key",
+            "sk-test-crash-faults",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def lines(path):
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def whole_records(path):
+    """The records on the file's whole lines (a kill may leave a torn last line without its
+    newline: the next run cuts it); each whole line must be a record."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_bytes().split(b"\n")[:-1]]
+
+
+def test_kill_9_while_a_quarter_of_replies_are_faults_then_resume(tmp_path):
+    rng = random.Random(SEED)
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    faulty = set()
+    for i in range(INPUTS):
+        path = scenes / f"scene-{i:03d}.txt"
+        path.write_text(f"Scene {i}: a dog chases its own tail at a wedding.\n")
+        if fault_of(i):
+            faulty.add(str(path))
+    assert 30 <= len(faulty) <= 70  # about a quarter
+    assert {fault_of(i) for i in range(INPUTS)} == {None, *FAULTS}
+    out = tmp_path / "run.jsonl"
+    seen: set[str] = set()  # ids with a whole record in the file after some kill
+
+    def check_nothing_lost():
+        now = {r["id"] for r in whole_records(out)}
+        assert seen <= now, f"records lost: {sorted(seen - now)[:5]}"
+        seen.update(now)
+
+    with ScriptedServer(provider) as server:
+        killed = 0
+        for _ in range(KILLS):
+            proc = start(scenes, out, server.base_url)
+            # a random number of records on (start-up time varies with load), then a random moment
+            target = lines(out) + rng.randint(1, 40)
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and lines(out) < target:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0, 0.3))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                killed += 1
+            proc.communicate(timeout=30)
+            check_nothing_lost()
+        assert killed >= KILLS - 1  # (one may finish before its kill)
+        assert 0 < len(seen) < INPUTS  # the kills landed mid-run
+
+        final = start(scenes, out, server.base_url)
+        _, stderr = final.communicate(timeout=120)
+    assert final.returncode == 1, stderr  # some inputs failed: exit 1, as for any failed input
+    check_nothing_lost()
+    data = out.read_bytes()
+    assert data.endswith(b"\n")  # no torn line
+    recs = [json.loads(line) for line in data.decode("utf-8").splitlines()]
+    ids = sorted(r["id"] for r in recs)
+    assert ids == sorted(str(scenes / f"scene-{i:03d}.txt") for i in range(INPUTS))  # one each
+    failed = {r["id"] for r in recs if not records.succeeded(r)}
+    assert failed == faulty  # the faulty ones as error records, every other one a success
+    for r in recs:
+        if r["id"] in faulty:
+            assert r["variants"]["decide-first"]["error"]["message"], r
+    assert f"{len(faulty)} failed" in stderr
+    assert "sk-test-crash-faults" not in stderr + data.decode("utf-8")
+    assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
+    assert not (tmp_path / f".{out.name}.lock").exists()
