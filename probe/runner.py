@@ -10,9 +10,10 @@ probe.pipeline.sinks.MESSAGE_STYLES), or nowhere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,13 +86,11 @@ async def arun(
         say("warning", f"probe: warning: {duplicate}: their records share it; give each its own id")
     opts = config.probe_options(task)  # usage errors before any model is opened
     config.check_credentials(opts)
-    pipeline = Pipeline(config)
-    opened: list[Sink] = []
-    stats: RunStats | None = None
-    try:
-        pipeline.open(opts, say)
-        # Opened last, once nothing before the run can fail: its lock is released by its close.
-        runfile = run_file_sink(config, say)
+    units = len(collected.items) * config.samples
+    async with open_run(
+        config, opts, say, sinks, total=units, skipped=collected.skipped, on_record=on_record
+    ) as opened:
+        pipeline = opened.pipeline
         batch = BatchOptions(
             workers=config.concurrency,
             samples=config.samples,
@@ -100,40 +99,18 @@ async def arun(
             embedder=pipeline.embedder,
             hold=pipeline.hold,
         )
-        everyone = [*([runfile] if runfile else []), *sinks]
-        if on_record is not None:
-            everyone.append(Callback(on_record))
-        info = RunInfo(
-            model=config.model_name,
-            total=len(collected.items) * batch.samples,
-            output=runfile.path if runfile else None,
-            skipped=list(collected.skipped),
-        )
-        for sink in everyone:
-            opened.append(sink)
-            sink.open(info)
-
         if pipeline.batch is not None:  # batches that have ended: their replies into the cache
             await pipeline.batch.collect(say)
-        _extraction_notice(opts, task, len(collected.items) * batch.samples, say)
-
-        def write(record: dict[str, Any]) -> None:
-            for sink in everyone:
-                sink.write(record)
-
-        def update(progress: RunStats) -> None:
-            for sink in everyone:
-                sink.update(progress)
-
+        _extraction_notice(opts, task, units, say)
         done = await run_batch(
             collected.items,
             task,
             pipeline.provider,
             opts,
             batch,
-            on_record=write,
-            done_keys=runfile.done if runfile else frozenset(),
-            on_progress=update,
+            on_record=opened.write,
+            done_keys=opened.done,
+            on_progress=opened.update,
         )
         if pipeline.batch is not None:  # what waits for a reply goes to the next batch
             await pipeline.batch.finish(done, say)
@@ -141,13 +118,69 @@ async def arun(
         if pipeline.routed is not None:
             done.deployments = pipeline.routed.summary()
         done.skipped = list(collected.skipped)
-        stats = done
+        opened.stats = done
+    return done
+
+
+@dataclass
+class OpenRun:
+    """A run's models and sinks while it runs (`open_run`): hand it each record and progress."""
+
+    pipeline: Pipeline
+    sinks: list[Sink]
+    done: frozenset[str]  # keys of the records the run file already holds (--resume)
+    stats: RunStats | None = None  # set when the run ends: the sinks close with it
+
+    def write(self, record: dict[str, Any]) -> None:
+        for sink in self.sinks:
+            sink.write(record)
+
+    def update(self, progress: RunStats) -> None:
+        for sink in self.sinks:
+            sink.update(progress)
+
+
+@contextlib.asynccontextmanager
+async def open_run(
+    config: RunConfig,
+    opts: Any,
+    say: Messages,
+    sinks: Sequence[Sink] = (),
+    *,
+    total: int,
+    skipped: Sequence[str] = (),
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+) -> AsyncIterator[OpenRun]:
+    """The models opened (probe.runner.Pipeline), then the run file (-o) and the other sinks;
+    on the way out, however it ends, the sinks closed in order (the run file rewritten first,
+    even on Ctrl-C; with `stats` unset, as a run that stopped early) and the models closed.
+    `probe.run` and `probe rerun` both run inside one."""
+    pipeline = Pipeline(config)
+    opened: list[Sink] = []
+    run = OpenRun(pipeline, opened, frozenset())
+    try:
+        pipeline.open(opts, say)
+        # Opened last, once nothing before the run can fail: its lock is released by its close.
+        runfile = run_file_sink(config, say)
+        everyone = [*([runfile] if runfile else []), *sinks]
+        if on_record is not None:
+            everyone.append(Callback(on_record))
+        info = RunInfo(
+            model=config.model_name,
+            total=total,
+            output=runfile.path if runfile else None,
+            skipped=list(skipped),
+        )
+        for sink in everyone:
+            opened.append(sink)
+            sink.open(info)
+        run.done = frozenset(runfile.done) if runfile else frozenset()
+        yield run
     finally:
         try:
-            _close(opened, stats)  # the run file rewritten first, even on Ctrl-C
+            _close(opened, run.stats)
         finally:
             await pipeline.aclose()
-    return stats
 
 
 @dataclass

@@ -159,9 +159,8 @@ async def arerun(
 ) -> tuple[Any, list[str]]:
     """Re-send every record of `run_file` to the config's model; records go to `sinks` and to the
     config's `output`. Returns the RunStats and the lines of the file that were not records."""
-    from probe.pipeline.sinks import RunInfo
     from probe.records.run_file import read_records, refuse_to_overwrite
-    from probe.runner import Pipeline, run_file_sink
+    from probe.runner import open_run
 
     say = messages or (lambda kind, text: None)
     try:
@@ -175,31 +174,17 @@ async def arerun(
         refuse_to_overwrite(config.output)
     opts = config.probe_options(config.resolved_task())
     config.check_credentials(opts)
-    pipeline = Pipeline(config)
-    opened: list[Any] = []
-    stats = None
-    try:
-        pipeline.open(opts, say)
-        runfile = run_file_sink(config, say)
-        everyone = [*([runfile] if runfile else []), *sinks]
-        info = RunInfo(
-            model=config.model_name,
-            total=len(sources),
-            output=runfile.path if runfile else None,
-        )
-        for sink in everyone:
-            opened.append(sink)
-            sink.open(info)
-        done = runfile.done if runfile else set()
+    async with open_run(config, opts, say, sinks, total=len(sources)) as opened:
         stats = await _resend(
-            sources, pipeline.provider, (run_file, task_file), everyone, done, config.concurrency
+            sources,
+            opened.pipeline.provider,
+            (run_file, task_file),
+            opened.sinks,
+            opened.done,
+            config.concurrency,
         )
-        stats.calls = pipeline.calls
-    finally:
-        try:
-            _close(opened, stats)
-        finally:
-            await pipeline.aclose()
+        stats.calls = opened.pipeline.calls
+        opened.stats = stats
     return stats, problems
 
 
@@ -208,7 +193,7 @@ async def _resend(
     provider: Any,
     files: tuple[str, str | None],  # the run file, and the task file (--task)
     sinks: list[Any],
-    done: set[str],
+    done: frozenset[str],
     workers: int,
 ) -> Any:
     """Each source record re-sent, a few at a time (the calls are bounded by the provider's
@@ -236,14 +221,3 @@ async def _resend(
 
     await asyncio.gather(*(worker() for _ in range(max(1, workers))))
     return stats
-
-
-def _close(sinks: list[Any], stats: Any) -> None:
-    failure: BaseException | None = None
-    for sink in sinks:
-        try:
-            sink.close(stats if failure is None else None)
-        except BaseException as exc:
-            failure = failure or exc
-    if failure is not None:
-        raise failure
