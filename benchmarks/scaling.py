@@ -2,7 +2,7 @@
 local servers: one transport throughout, only the number of servers changes.
 
     uv run python benchmarks/scaling.py [--rounds 3] [--delay 0.5] [--slots 4] [--inputs 120]
-        [--routing simple-shuffle] [--other least-busy] [--no-bytecode] [--json]
+        [--routing even] [--other simple-shuffle] [--no-bytecode] [--json]
 
 Each server (bench_server.py) takes 0.5 s per request and works on at most 4 requests at a time
 (the rest queue, as on a GPU server with 4 sequence slots): one server does 8 requests a second,
@@ -11,8 +11,8 @@ probe runs as a subprocess with PROBE_CACHE_DIR in a temporary directory:
     probe funny DIR --model openai/bench --router ROUTER.yaml --routing STRATEGY --api-key x
                     --concurrency 32 --no-cache -o OUT.jsonl
 ROUTER.yaml lists 1, 2 or 4 deployments (one per server). The 1, 2 and 4 server setups use
---routing (default simple-shuffle, probe's own default); "4 servers, OTHER" runs --other
-(default least-busy) for comparison. The strategy is named on the command line every time, so
+--routing (default even, probe's own default); "4 servers, OTHER" runs --other
+(default simple-shuffle, LiteLLM's random pick) for comparison. The strategy is named on the command line every time, so
 the results say which was measured. The setups run once per round, the order rotating round by round, after
 one warm-up run; each run gets fresh servers.
 
@@ -114,8 +114,8 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.5, help="seconds per request")
     parser.add_argument("--slots", type=int, default=4, help="requests a server works on at once")
     parser.add_argument("--inputs", type=int, default=120)
-    parser.add_argument("--routing", default="simple-shuffle", help="for 1, 2 and 4 servers")
-    parser.add_argument("--other", default="least-busy", help="also at 4 servers, to compare")
+    parser.add_argument("--routing", default="even", help="for 1, 2 and 4 servers")
+    parser.add_argument("--other", default="simple-shuffle", help="also at 4 servers, to compare")
     parser.add_argument("--no-bytecode", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -239,7 +239,7 @@ def test_a_bad_router_file_is_one_usage_error_naming_it(tmp_path, body, extra, s
     [
         (
             ("--routing", "fastest", "--api-base", "http://a/v1", "--api-base", "http://b/v1"),
-            "--routing fastest: not one of simple-shuffle, least-busy, latency-based",
+            "--routing fastest: not one of even, simple-shuffle, least-busy, latency-based",
         ),
         (
             ("--routing", "least-busy", "--api-base", "http://a/v1"),
@@ -361,6 +361,53 @@ def test_two_llama_cpp_servers_behind_the_router(two_llama_cpp_servers, tmp_path
     expected = sum(len(r["variants"]) for r in records) + len(attempts) + len(extraction_calls)
     assert served == expected
     assert json.loads(out.read_text().splitlines()[0])["model"] == "openai/smollm2"
+
+
+def _routed(inputs, servers, *extra):
+    return run_cli(
+        "funny",
+        inputs,
+        "--model",
+        "openai/m",
+        *(arg for server in servers for arg in ("--api-base", server.base_url)),
+        "--no-cache",
+        "--debug",
+        *extra,
+    )
+
+
+def test_even_routing_by_default_gives_equal_servers_equal_shares(tmp_path):
+    """Four equal deployments (steady_model: an idle server) and one request at a time: probe's
+    default routing ("even": fewest in flight, ties in turn) gives each exactly a quarter of the
+    requests, where LiteLLM's simple-shuffle picks at random."""
+    inputs = write_inputs(tmp_path / "inputs", 8)
+    with (
+        ScriptedServer(steady_model) as a,
+        ScriptedServer(steady_model) as b,
+        ScriptedServer(steady_model) as c,
+        ScriptedServer(steady_model) as d,
+    ):
+        result = _routed(inputs, (a, b, c, d), "--concurrency", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "router: even over 4 deployments" in result.stderr
+    assert [len(s.requests) for s in (a, b, c, d)] == [6, 6, 6, 6]  # 8 inputs x 3 variants
+
+
+def test_even_routing_sends_fewer_to_a_slower_deployment(tmp_path):
+    """Two idle deployments and a slow one (slow_model: a busy server, 0.3 s a reply), eight
+    requests in flight: the slow one holds its requests longer, so it is picked less often."""
+    inputs = write_inputs(tmp_path / "inputs", 16)
+    with (
+        ScriptedServer(steady_model) as fast1,
+        ScriptedServer(steady_model) as fast2,
+        ScriptedServer(slow_model) as slow,
+    ):
+        result = _routed(inputs, (fast1, fast2, slow), "--concurrency", "8")
+    assert result.exit_code == 0, result.stderr
+    records = records_of(result)
+    assert len(records) == 16 and all(r["error"] is None for r in records)
+    assert len(fast1.requests) + len(fast2.requests) + len(slow.requests) == 48
+    assert len(slow.requests) < min(len(fast1.requests), len(fast2.requests))
 
 
 def test_latency_based_routing_runs_through_the_router(tmp_path):

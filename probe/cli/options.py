@@ -136,7 +136,7 @@ RoutingOpt = Annotated[
         "--routing",
         metavar="STRATEGY",
         rich_help_panel=MODEL_PANEL,
-        help="How the Router picks a deployment: simple-shuffle (default), least-busy or latency-based.",
+        help="How the Router picks a deployment: even (default: the one with the fewest requests in flight), simple-shuffle (at random), least-busy or latency-based (LiteLLM's).",
         show_default=False,
     ),
 ]

@@ -91,7 +91,9 @@ class RunConfig:
         False  # --batch-api: calls go to the provider's batches (probe.batch_api.submit)
     )
     router: str | os.PathLike[str] | None = None  # a LiteLLM proxy config (model_list)
-    routing: str | None = None  # the Router's strategy: simple-shuffle, least-busy, latency-based
+    routing: str | None = (
+        None  # the Router's strategy: even, simple-shuffle, least-busy, latency-based
+    )
 
     def __post_init__(self) -> None:
         if self.api_base is not None and not isinstance(self.api_base, str):

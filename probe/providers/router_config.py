@@ -17,20 +17,23 @@ from typing import Any
 from probe.errors import UsageError
 from probe.redaction import redact_url
 
-# --routing: probe's names for LiteLLM's routing strategies
+# --routing: probe's names for the routing strategies. "even" is probe's own (probe.providers.
+# router_road): each request to the deployment with the fewest requests in flight, counted the
+# moment it is picked, ties taken in turn. The others are LiteLLM's.
+EVEN = "even"
 ROUTINGS = {
+    EVEN: EVEN,
     "simple-shuffle": "simple-shuffle",
     "least-busy": "least-busy",
     "latency-based": "latency-based-routing",
 }
-# The strategy when neither --routing nor router_settings names one. simple-shuffle picks at
-# random. least-busy (fewest requests in flight) measured no better: LiteLLM counts a request as
-# in flight only once its call has started, so a burst of requests picked together all see zero
-# everywhere and go to the first deployment, which then gets the most every run. In each of 4
-# runs of benchmarks/scaling.py (3 interleaved rounds each) its median requests-phase efficiency
-# at 4 servers was at or below simple-shuffle's (docs/benchmarks.md). An even spread needs the
-# count taken when the deployment is picked.
-DEFAULT_ROUTING = "simple-shuffle"
+# The strategy when neither --routing nor router_settings names one. LiteLLM's simple-shuffle
+# picks at random, so the splits are uneven and change run to run (95/95/75/95 of 360 requests
+# at 4 servers). LiteLLM's least-busy counts a request as in flight only once its call has
+# started, so a burst of requests picked together all see zero everywhere and go to the first
+# deployment. "even" takes the count when the deployment is picked: equal servers get equal
+# shares, and a slower one, holding its requests longer, gets fewer (docs/benchmarks.md).
+DEFAULT_ROUTING = EVEN
 # What router_settings may set (others, such as redis_host, are the proxy's and are ignored).
 SETTINGS = ("routing_strategy", "allowed_fails", "cooldown_time")
 # A deployment that fails more than ALLOWED_FAILS times within COOLDOWN_S seconds is left out
@@ -50,7 +53,7 @@ class Deployment:
 class RouterSpec:
     group: str  # the model name requests ask the Router for
     deployments: tuple[Deployment, ...]
-    routing_strategy: str = DEFAULT_ROUTING  # LiteLLM's name
+    routing_strategy: str = DEFAULT_ROUTING  # LiteLLM's name, or "even" (probe's own)
     allowed_fails: int = ALLOWED_FAILS
     cooldown_time: float = COOLDOWN_S
     source: str = "--api-base"  # where it came from, for messages

@@ -11,6 +11,12 @@ record's `deployment`), its replies, failures and cooldowns (`stats`, for the cl
 its capabilities as resolved, and whether it continues a prefill (`RoutedDiscoveries`): a
 deployment found to ignore or refuse a prefill gets no more prefilled requests (the Router's
 candidates for such a request are filtered), while the others keep getting them.
+
+Routing "even" (probe's default) narrows the Router's candidates — those not cooling down, and
+able to take the request — to one: the deployment with the fewest of probe's requests in flight,
+counted the moment it is picked and uncounted when its request ends; ties are taken in turn.
+LiteLLM's simple-shuffle then has one to pick. Equal servers get equal shares; a slower one holds
+its requests longer and gets fewer.
 """
 
 from __future__ import annotations
@@ -33,13 +39,18 @@ from probe.providers.litellm_road import (
 )
 from probe.providers.openai_road import NO_KEY
 from probe.providers.pricing import ReplyCost
-from probe.providers.router_config import RouterSpec
+from probe.providers.router_config import EVEN, RouterSpec
 from probe.redaction import url_secrets
 
 # The deployment ids the Router picked for the current request (a list per send, shared by the
 # tasks the Router may start, which copy this context).
 _PICKED: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "probe_router_picked", default=None
+)
+# The deployments "even" routing counted as in flight for the current request (a list per send),
+# uncounted when the request ends, however it ends.
+_RESERVED: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "probe_router_reserved", default=None
 )
 # Kept out of a request that goes through the Router: each deployment brings its own.
 _PER_DEPLOYMENT = ("model", "api_base", "api_key")
@@ -146,11 +157,15 @@ class RouterRoad:
             self.provider = "router"
         self.endpoint: str | None = spec.endpoint
         self.stats: dict[str, Counter[str]] = {d.label: Counter() for d in spec.deployments}
+        self.even = spec.routing_strategy == EVEN
+        self.in_flight: Counter[str] = Counter()  # "even": probe's requests per deployment
+        self._turn = 0
         self._cooling_until: dict[str, float] = {}
         self.discoveries: RoutedDiscoveries | None = None
         self.router = _router_class(self.litellm)(
             model_list=model_list,
-            routing_strategy=spec.routing_strategy,
+            # "even" narrows the candidates to one (async_callback_filter_deployments)
+            routing_strategy="simple-shuffle" if self.even else spec.routing_strategy,
             num_retries=0,  # probe retries, through the Router again
             allowed_fails=spec.allowed_fails,
             cooldown_time=spec.cooldown_time,
@@ -207,7 +222,8 @@ class RouterRoad:
     async def send(self, kwargs: dict[str, Any]) -> Any:
         body = {k: v for k, v in kwargs.items() if k not in _PER_DEPLOYMENT}
         picked: list[str] = []
-        token = _PICKED.set(picked)
+        reserved: list[str] = []
+        token, held = _PICKED.set(picked), _RESERVED.set(reserved)
         try:
             response = await self.router.acompletion(model=self.spec.group, **body)
         except BaseException as exc:  # a call cut off at --timeout (cancelled) counts too
@@ -217,10 +233,27 @@ class RouterRoad:
             raise
         finally:
             _PICKED.reset(token)
+            _RESERVED.reset(held)
+            for label in reserved:
+                self.in_flight[label] -= 1
         served = self.served_by(response) or (picked[-1] if picked else None)
         if served is not None:
             self.stats[served]["replies"] += 1
         return response
+
+    def pick_even(self, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Routing "even": of the Router's candidates, the one with the fewest requests in
+        flight (ties in turn), counted as in flight from now until its request ends."""
+        reserved = _RESERVED.get()
+        if not candidates or reserved is None:  # not a request of send(): left to the Router
+            return candidates
+        start = self._turn % len(candidates)
+        self._turn += 1
+        turn = candidates[start:] + candidates[:start]
+        chosen = min(turn, key=lambda d: self.in_flight[_label(d)])  # the first of the fewest
+        self.in_flight[_label(chosen)] += 1
+        reserved.append(_label(chosen))
+        return [chosen]
 
     def _failed(self, label: str) -> None:
         if label in self.stats:
@@ -266,6 +299,11 @@ def split_credentials(url: str) -> tuple[str, dict[str, str]]:
     return urlunsplit(parts._replace(netloc=host)), {"Authorization": f"Basic {token}"}
 
 
+def _label(deployment: dict[str, Any]) -> str:
+    """A Router deployment's id: the label probe gave it."""
+    return str((deployment.get("model_info") or {}).get("id"))
+
+
 def _router_class(litellm: Any) -> Any:
     """LiteLLM's Router, told to report the deployment it picks and the cooldowns it starts,
     and to leave deployments that ignore prefill out of prefilled requests."""
@@ -294,12 +332,11 @@ def _router_class(litellm: Any) -> Any:
                 model, healthy_deployments, *args, **kwargs
             )
             messages = kwargs.get("messages", args[0] if args else None)
-            learned = self.probe_road.discoveries
-            if not messages or learned is None or messages[-1].get("role") != "assistant":
-                return found
-            return [
-                d for d in found if (d.get("model_info") or {}).get("id") not in learned.no_prefill
-            ]
+            road = self.probe_road
+            learned = road.discoveries
+            if messages and learned is not None and messages[-1].get("role") == "assistant":
+                found = [d for d in found if _label(d) not in learned.no_prefill]
+            return road.pick_even(found) if road.even else found
 
     return ProbeRouter
 
