@@ -572,7 +572,7 @@ def render_report(report: dict[str, Any], console: Console) -> None:
             _rule(console, "model: ", str(model))
             _section(console, section, records=None, detailed=False)
             for task, part in (section.get("by_task") or {}).items():
-                _rule(console, f"model: {model} · task: ", str(task))
+                _rule(console, "model · task: ", f"{model} · {task}")
                 _section(console, part, records=None, detailed=False)
         _rule(console, "", "all models pooled")
     _section(console, report, records=report.get("n_records", 0), detailed=True)
