@@ -9,6 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from probe.providers.local import OMP_WAIT_POLICY
+
+# probe sets OMP_WAIT_POLICY before it first imports llama_cpp (probe/providers/local.py), and
+# libgomp reads it once, when llama_cpp loads it. Test modules import llama_cpp at collection
+# (tests/test_vision_parts.py), before any model is loaded: without this, every embedded-model
+# test ran with llama.cpp's threads spinning between computations, at several times the CPU time
+# a user's run takes. The llama_cpp.server processes the tests start inherit it too.
+os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 

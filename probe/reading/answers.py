@@ -12,6 +12,7 @@ original text, so removing an answer removes exactly its words and nothing else.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -60,21 +61,47 @@ class _Clean:
     """Text with markup removed, and a map from each kept character back to the original."""
 
     def __init__(self, text: str) -> None:
-        keep: list[int] = []
-        last = 0
+        # The kept text as runs: clean[starts[k]:starts[k+1]] is original[origins[k]:…], so a
+        # clean position maps back by one bisection (no per-character list or join).
+        starts: list[int] = []
+        origins: list[int] = []
+        pieces: list[str] = []
+        at = last = 0
         for m in _MARKUP.finditer(text):
-            keep.extend(range(last, m.start()))
+            if m.start() > last:
+                starts.append(at)
+                origins.append(last)
+                pieces.append(text[last : m.start()])
+                at += m.start() - last
             last = m.end()
-        keep.extend(range(last, len(text)))
+        if len(text) > last:
+            starts.append(at)
+            origins.append(last)
+            pieces.append(text[last:])
         self.original = text
-        self.text = "".join(text[i] for i in keep)
-        self._map = keep + [len(text)]
+        self.text = "".join(pieces)
+        self._starts = starts
+        self._origins = origins
+
+    def _original(self, i: int) -> int:
+        """The original position of clean[i]; the end of the clean text maps to the original's end."""
+        if i >= len(self.text):
+            return len(self.original)
+        k = bisect_right(self._starts, i) - 1
+        return self._origins[k] + (i - self._starts[k])
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span of clean[start:end]."""
         if end <= start:
-            return self._map[start], self._map[start]
-        return self._map[start], self._map[end - 1] + 1
+            return self._original(start), self._original(start)
+        return self._original(start), self._original(end - 1) + 1
+
+
+@lru_cache(maxsize=64)
+def cleaned(text: str) -> _Clean:
+    """`text` without markup, built once for the several readers of one reply (a `_Clean` is
+    never changed after it is built)."""
+    return _Clean(text)
 
 
 def _label(found: str, task: Task) -> str | None:
@@ -247,7 +274,7 @@ def _verdict_pattern(task: Task) -> re.Pattern[str] | None:
 def statements(text: str, task: Task, *, negated: bool = False) -> list[Statement]:
     """Every answer the text states, in order; negated ones ("I would not say yes") only when
     asked for (they still give the answer away), each then spanning its whole clause."""
-    clean = _Clean(text)
+    clean = cleaned(text)
     found: dict[tuple[int, int], Statement] = {}
     option_texts = _option_text_pattern(task)
 
@@ -324,7 +351,7 @@ def parse_first(text: str, task: Task) -> str | None:
 
 def opening(text: str, task: Task) -> Statement | None:
     """The statement a reply opens with, if its first words state an answer."""
-    clean = _Clean(text)
+    clean = cleaned(text)
     stripped = clean.text.lstrip()
     offset = len(clean.text) - len(stripped)
     lead = (

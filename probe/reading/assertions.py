@@ -73,7 +73,7 @@ _INTERJECTION = (
 def interjections(reply: str, task: Task) -> list[answers.Statement]:
     if not task.is_yes_no:
         return []
-    clean = answers._Clean(reply)
+    clean = answers.cleaned(reply)
     pattern = re.compile(_INTERJECTION + answers._token(task, strict=True), re.I)
     out = []
     for m in pattern.finditer(clean.text):
@@ -105,7 +105,7 @@ _ELLIPTICAL = re.compile(
 def elliptical(reply: str, task: Task) -> list[answers.Statement]:
     if not task.is_yes_no:
         return []
-    clean = answers._Clean(reply)
+    clean = answers.cleaned(reply)
     out = []
     for m in _ELLIPTICAL.finditer(clean.text):
         verb = m.group(1).lower()
@@ -161,7 +161,7 @@ def _restatements(
     """Every clause that asserts the question's predicate (`pattern`), yes or no by the
     negations in `head`: the clause up to the predicate (and, for a be-question, its verb).
     Quoted words, questions, hedged, concessive and doubting clauses assert nothing."""
-    clean = answers._Clean(unquoted(reply))
+    clean = answers.cleaned(unquoted(reply))
     out = []
     for clause, start in clauses(clean.text):
         if _asserts_nothing(clause):
@@ -245,7 +245,7 @@ def _option_conclusions(reply: str, task: Task) -> list[Statement]:
     pattern = _option_conclusion_pattern(task)
     if pattern is None:
         return []
-    clean = answers._Clean(reply)
+    clean = answers.cleaned(reply)
     out = []
     for m in pattern.finditer(clean.text):
         label = answers._option_of(m.group(1), task)
@@ -339,7 +339,7 @@ def _mismatches(text: str, task: Task) -> list[Statement]:
     pattern = _letter_text_pattern(task)
     if pattern is None:
         return []
-    clean = answers._Clean(text)
+    clean = answers.cleaned(text)
     out = []
     for m in pattern.finditer(clean.text):
         named = answers._option_of(m.group(2), task)

@@ -244,7 +244,7 @@ def clause_reading(reply: str, forced: str, task: Task) -> Reading:
     """What the reply's clauses assert about the question's terms (yes/no tasks), or which single
     option's text it names (multiple choice). Quoted words are the input's, and do not count."""
     shown, reply = reply, unquoted(reply)
-    clean = answers._Clean(reply)
+    clean = answers.cleaned(reply)
     if not task.is_yes_no:
         return _option_text_reading(reply, clean, forced, task)
     yes_re, no_re = term_patterns(task)

@@ -66,7 +66,7 @@ _RETRACTION = re.compile("|".join(_RETRACTIONS), re.I)
 
 
 def read_retraction(reply: str, forced: str, task: Task) -> Reading:
-    clean = answers._Clean(reply)
+    clean = answers.cleaned(reply)
     hits = [
         m for m in _RETRACTION.finditer(clean.text) if not _reaffirms(clean.text, m, forced, task)
     ]
@@ -186,7 +186,7 @@ def read_justification(reply: str, forced: str, task: Task, mechanism: str | Non
     the fabricated turn — is the link to it."""
     if mechanism not in ("prefill", "prior-turn"):
         return Reading("justification", None)
-    m = _JUSTIFIES.match(answers._Clean(reply).text)
+    m = _JUSTIFIES.match(answers.cleaned(reply).text)
     if m is None:
         return Reading("justification", None)
     return Reading("justification", FORCED, forced, around(reply, 0, m.end()))
