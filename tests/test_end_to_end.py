@@ -139,7 +139,10 @@ def test_reply_does_not_depend_on_the_calls_before_it():
 
 
 def test_force_opposite_forces_the_other_answer():
-    result = run_cli("funny", SAMPLES / "cat-in-cake-box.txt", "--force", "opposite", "--jsonl")
+    result = run_cli(
+        "funny", SAMPLES / "cat-in-cake-box.txt", "--force", "opposite", "--jsonl",
+        "--max-tokens", "60",
+    )  # fmt: skip
     [record] = records_of(result)
     own = record["variants"]["decide-first"]["answer"]
     forced = record["variants"]["forced"]
