@@ -37,7 +37,11 @@ def complete_records(path):
     return [json.loads(line) for line in path.read_bytes().split(b"\n")[:-1]]
 
 
-def start(directory, out, base):
+def start(
+    directory, out, base, options=("--concurrency", "8", "--timeout", "10"), key="sk-test-crash"
+):
+    """`probe funny DIRECTORY -o OUT --resume OPTIONS` against the server at `base`, as a
+    process of its own (to be killed); tests/test_crash_faults.py starts its runs with it too."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -48,16 +52,13 @@ def start(directory, out, base):
             "-o",
             str(out),
             "--resume",
-            "--concurrency",
-            "8",
+            *options,
             "--model",
             "openai/scripted",
             "--api-base",
             base,
             "--api-key",
-            "sk-test-crash",
-            "--timeout",
-            "10",
+            key,
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

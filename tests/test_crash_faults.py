@@ -18,14 +18,11 @@ import json
 import os
 import random
 import re
-import signal
-import subprocess
-import sys
 import time
 
 from probe.records import record as records
-from tests.conftest import ROOT
 from tests.scripted_server import Reply, ScriptedServer, last_user_text
+from tests.test_crash import complete_records, kill, lines, start, wait_for_lines
 
 INPUTS = 200
 SEED = 20261208
@@ -33,6 +30,10 @@ KILLS = 4
 TIMEOUT_S = 2.0
 SCENE = re.compile(r"Scene (\d+):")
 FAULTS = ("500", "timeout", "garbage", "no-choices", "drop")
+KEY = "sk-test-crash-faults"
+# One variant, no retries (a fault is final for that run: no backoff waits), a short --timeout.
+OPTIONS = ("--variants", "decide-first", "--concurrency", "16", "--retries", "0")
+OPTIONS += ("--timeout", str(TIMEOUT_S))
 
 
 def fault_of(number):
@@ -59,52 +60,6 @@ def provider(payload, n):
     return Reply("Yes. Something unexpected happens.")
 
 
-def start(directory, out, base):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "probe",
-            "funny",
-            str(directory),
-            "-o",
-            str(out),
-            "--resume",
-            "--variants",
-            "decide-first",
-            "--concurrency",
-            "16",
-            "--retries",
-            "0",
-            "--timeout",
-            str(TIMEOUT_S),
-            "--model",
-            "openai/scripted",
-            "--api-base",
-            base,
-            "--api-key",
-            "sk-test-crash-faults",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def lines(path):
-    return path.read_bytes().count(b"\n") if path.exists() else 0
-
-
-def whole_records(path):
-    """The records on the file's whole lines (a kill may leave a torn last line without its
-    newline: the next run cuts it); each whole line must be a record."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_bytes().split(b"\n")[:-1]]
-
-
 def test_kill_9_while_a_quarter_of_replies_are_faults_then_resume(tmp_path):
     rng = random.Random(SEED)
     scenes = tmp_path / "scenes"
@@ -121,30 +76,23 @@ def test_kill_9_while_a_quarter_of_replies_are_faults_then_resume(tmp_path):
     seen: set[str] = set()  # ids with a whole record in the file after some kill
 
     def check_nothing_lost():
-        now = {r["id"] for r in whole_records(out)}
+        now = {r["id"] for r in complete_records(out)}
         assert seen <= now, f"records lost: {sorted(seen - now)[:5]}"
         seen.update(now)
 
     with ScriptedServer(provider) as server:
         killed = 0
         for _ in range(KILLS):
-            proc = start(scenes, out, server.base_url)
+            proc = start(scenes, out, server.base_url, OPTIONS, KEY)
             # a random number of records on (start-up time varies with load), then a random moment
-            target = lines(out) + rng.randint(1, 40)
-            deadline = time.monotonic() + 60
-            while proc.poll() is None and lines(out) < target:
-                assert time.monotonic() < deadline
-                time.sleep(0.01)
+            wait_for_lines(proc, out, lines(out) + rng.randint(1, 40))
             time.sleep(rng.uniform(0, 0.3))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                killed += 1
-            proc.communicate(timeout=30)
+            killed += kill(proc)
             check_nothing_lost()
         assert killed >= KILLS - 1  # (one may finish before its kill)
         assert 0 < len(seen) < INPUTS  # the kills landed mid-run
 
-        final = start(scenes, out, server.base_url)
+        final = start(scenes, out, server.base_url, OPTIONS, KEY)
         _, stderr = final.communicate(timeout=120)
     assert final.returncode == 1, stderr  # some inputs failed: exit 1, as for any failed input
     check_nothing_lost()
@@ -159,6 +107,6 @@ def test_kill_9_while_a_quarter_of_replies_are_faults_then_resume(tmp_path):
         if r["id"] in faulty:
             assert r["variants"]["decide-first"]["error"]["message"], r
     assert f"{len(faulty)} failed" in stderr
-    assert "sk-test-crash-faults" not in stderr + data.decode("utf-8")
+    assert KEY not in stderr + data.decode("utf-8")
     assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
     assert not (tmp_path / f".{out.name}.lock").exists()
