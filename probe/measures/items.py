@@ -52,11 +52,12 @@ def measured_answer(run: dict[str, Any] | None) -> str | None:
     return run.get("answer")
 
 
-def _frozen(value: Any) -> Hashable:
+def frozen(value: Any) -> Hashable:
+    """A record's JSON value as something hashable (lists as tuples, objects as sorted pairs)."""
     if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
+        return tuple(frozen(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+        return tuple(sorted((str(k), frozen(v)) for k, v in value.items()))
     hashable: Hashable = value
     return hashable
 
@@ -71,7 +72,7 @@ def _configuration(record: dict[str, Any]) -> tuple[tuple[str, Hashable], ...]:
             value = sorted(map(str, value))
         if key == "extract":  # records from before answer extraction read answers as --no-extract
             value = bool(value)
-        config.append((key, _frozen(value)))
+        config.append((key, frozen(value)))
     return tuple(config)
 
 
@@ -119,8 +120,8 @@ def _identity(rec: dict[str, Any]) -> tuple[Hashable, ...]:
         str(rec.get("model") or ""),
         str(rec.get("task") or ""),
         sha or f"id:{rec.get('id')}",
-        _frozen(rec.get("question")),
-        _frozen(rec.get("options") or []),
+        frozen(rec.get("question")),
+        frozen(rec.get("options") or []),
         _configuration(rec),
     )
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.measures import pairs
+from probe.measures.items import frozen
 from probe.measures.measures import describe_sources
 from probe.pipeline.view import VERDICT_TEXT, safe, word_changes
 from probe.records import labels
@@ -411,23 +412,14 @@ def _identity(run: Run, series: list[Series]) -> dict[str, Any]:
 # --- the inputs ---------------------------------------------------------------------------------
 
 
-def _frozen(value: Any) -> Hashable:
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
-    hashable: Hashable = value
-    return hashable
-
-
 def _input_key(record: dict[str, Any]) -> tuple[Hashable, ...]:
     """One input asked one way, whichever run or model asked it."""
     part = record.get("input") if isinstance(record.get("input"), dict) else {}
     sha = part.get("sha256") if isinstance(part, dict) else None
     return (
-        _frozen(record.get("task")),
-        _frozen(record.get("question")),
-        _frozen(record.get("options") or []),
+        frozen(record.get("task")),
+        frozen(record.get("question")),
+        frozen(record.get("options") or []),
         sha or f"id:{record.get('id')}",
     )
 
