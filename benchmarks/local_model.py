@@ -75,12 +75,12 @@ def probe_caller():
 def llama_caller():
     import llama_cpp
 
-    from probe.providers.local import _render, model_path
+    from probe.providers.local import THREADS, _render, model_path
 
     llm = llama_cpp.Llama(
         model_path=str(model_path(MODEL)),
         n_ctx=4096,
-        n_threads=2,
+        n_threads=THREADS,
         seed=0,
         logits_all=False,
         verbose=False,

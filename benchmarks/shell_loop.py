@@ -31,10 +31,10 @@ COMMAND = ["-m", "probe", "funny", str(SAMPLE), "--force", "no", "--jsonl", "--n
 TARGET_S = 0.5
 LOAD_MODEL = """
 import time, llama_cpp
-from probe.providers.local import model_path
+from probe.providers.local import THREADS, model_path
 path = str(model_path("local/smollm2"))
 start = time.perf_counter()
-llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=2, seed=0, logits_all=False, verbose=False)
+llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=THREADS, seed=0, logits_all=False, verbose=False)
 print(time.perf_counter() - start)
 """
 EMBED_PARTS = """

@@ -106,14 +106,15 @@ def headline_omp(doc: Doc) -> list[tuple[str, str, str, str]]:
             continue
         p = c["policies"]
         load = f"{p['unset']['load_before']['min']:.1f}–{p['unset']['load_before']['max']:.1f}"
+        one = p.get("passive, 1 thread")
         rows.append(
             (
                 f"embedded model, seconds for the same calls, OMP_WAIT_POLICY unset / passive / "
-                f"active ({label})",
-                " / ".join(
-                    f"{p[x]['calls_s']['median']:.1f}" for x in ("unset", "passive", "active")
-                )
-                + f" s (passive ÷ unset {p['passive']['vs_unset']['median']:.2f}, paired)",
+                f"active at 2 threads{' / passive at 1 thread' if one else ''} ({label})",
+                " / ".join(f"{p[x]['calls_s']['median']:.1f}" for x in p)
+                + f" s (passive ÷ unset {p['passive']['vs_unset']['median']:.2f}"
+                + (f"; 1 thread ÷ 2 threads {one['vs_passive']['median']:.2f}" if one else "")
+                + ", paired)",
                 f"fastest: {c['fastest']}",
                 load,
             )

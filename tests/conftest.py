@@ -25,6 +25,13 @@ SAMPLES = ROOT / "samples"
 @pytest.fixture(autouse=True)
 def hermetic(monkeypatch, tmp_path):
     """No user config, colour, key or model choice leaks in from the environment."""
+    make_hermetic(monkeypatch, tmp_path / "cache")
+
+
+def make_hermetic(monkeypatch, cache_dir):
+    """The environment every test runs in, its response cache in `cache_dir`. A fixture shared
+    by a module's tests runs before `hermetic`: it calls this itself (with
+    pytest.MonkeyPatch.context()), or it runs with the user's own cache and keys."""
     for var in (
         "PROBE_MODEL",
         "PROBE_API_BASE",
@@ -36,7 +43,7 @@ def hermetic(monkeypatch, tmp_path):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "100")
-    monkeypatch.setenv("PROBE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PROBE_CACHE_DIR", str(cache_dir))
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     monkeypatch.setenv("LITELLM_MODE", "PRODUCTION")
 
@@ -59,16 +66,30 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def llama_cpp_server(tmp_path_factory):
-    """`python -m llama_cpp.server` serving the embedded GGUF: a real OpenAI-compatible server.
-    Its chat endpoint closes a trailing assistant turn instead of continuing it. It answers one
-    request at a time, so tests send it one at a time (--concurrency 1) with a generous timeout."""
+    """`python -m llama_cpp.server` serving the embedded GGUF: a real OpenAI-compatible server
+    that gives logprobs. Its chat endpoint closes a trailing assistant turn instead of continuing
+    it. It answers one request at a time, so tests send it one at a time (--concurrency 1) with a
+    generous timeout."""
     with start_llama_cpp_server(tmp_path_factory) as base:
         yield base
 
 
+@pytest.fixture(scope="session")
+def llama_cpp_server_without_logprobs(tmp_path_factory):
+    """The same server started as it is by default for other models (logits_all off): a request
+    that asks for logprobs fails with HTTP 500 ("logprobs is not supported for models created
+    with logits_all=False"); the rest is the same. Keeping every prompt position's logits is most
+    of what the server with logprobs spends per request, so tests that do not read P(yes) use
+    this one."""
+    with start_llama_cpp_server(tmp_path_factory, logprobs=False) as base:
+        yield base
+
+
 @contextlib.contextmanager
-def start_llama_cpp_server(tmp_path_factory):
-    """Start one `python -m llama_cpp.server` on a free port; yields its base URL."""
+def start_llama_cpp_server(tmp_path_factory, *, logprobs=True):
+    """Start one `python -m llama_cpp.server` on a free port; yields its base URL. One thread:
+    for this 135M model, two threads measured slower per reply and took 1.4x the CPU (the same
+    as for the embedded model: probe/providers/local.py)."""
     from probe.providers.local import model_path
 
     port = _free_port()
@@ -87,9 +108,13 @@ def start_llama_cpp_server(tmp_path_factory):
             "--n_ctx",
             "4096",
             "--n_threads",
-            "2",
+            "1",
+            "--n_threads_batch",
+            "1",
             "--seed",
             "0",
+            "--logits_all",
+            "true" if logprobs else "false",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -10,16 +10,17 @@ import pytest
 
 from probe.providers.base import Request
 from probe.records.verdict import VERDICTS
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, make_hermetic
 from tests.helpers import records_of, run_cli
 
 SCENE = SAMPLES / "dog-wedding.txt"
 
 
 @pytest.fixture(scope="module")
-def forced_no():
-    result = run_cli("funny", SCENE, "--force", "no", "--jsonl", "--align")
-    return result
+def forced_no(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        make_hermetic(mp, tmp_path_factory.mktemp("forced-no") / "cache")
+        return run_cli("funny", SCENE, "--force", "no", "--jsonl", "--align")
 
 
 def test_force_no_gives_one_record_with_a_prefilled_no(forced_no):

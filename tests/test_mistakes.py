@@ -268,7 +268,7 @@ def test_adding_mistakes_and_paraphrasing_on_the_embedded_model(tmp_path):
         "--variants",
         "explain-first,adding-mistakes,paraphrasing",
         "--max-tokens",
-        "60",
+        "40",
         "-o",
         out,
     )

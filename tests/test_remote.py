@@ -2,7 +2,8 @@
 
 Tests taking the `transport` fixture run twice: through the OpenAI SDK directly, as probe calls
 openai/NAME at --api-base, and through LiteLLM, as it calls every other provider.
-`llama_cpp_server` is llama-cpp-python's real OpenAI-compatible server on the embedded GGUF. The
+`llama_cpp_server` is llama-cpp-python's real OpenAI-compatible server on the embedded GGUF
+(`llama_cpp_server_without_logprobs`: the same, refusing logprobs, as it does by default). The
 scripted servers stand for providers whose behaviour cannot be produced on demand (see
 tests/scripted_server.py): each test says which.
 """
@@ -48,11 +49,13 @@ def remote(base: str, *args: str, retries: str = "1", timeout: str = "5", concur
     )
 
 
-def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(llama_cpp_server, transport):
+def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(
+    llama_cpp_server_without_logprobs, transport
+):
     """llama_cpp.server's chat endpoint closes the trailing assistant turn: probe must notice the
     reply did not continue "No," and fall back to a fabricated prior turn."""
     result = remote(
-        llama_cpp_server,
+        llama_cpp_server_without_logprobs,
         "funny",
         SCENE,
         "--force",
@@ -75,15 +78,36 @@ def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(llama_cpp_server, 
     )
     [attempt] = forced["attempts"]
     assert attempt["mechanism"] == "prefill" and attempt["honored"] is False
-    # the server's logprobs give decide-first a first-token P(yes)
-    assert 0.0 < record["variants"]["decide-first"]["p_yes"] < 1.0
     assert record["model"] == "openai/smollm2"
     assert KEY not in result.stdout and KEY not in result.stderr
 
 
-def test_explicit_prefill_is_recorded_as_not_honored(llama_cpp_server, transport):
+def test_llama_cpp_servers_logprobs_give_decide_first_a_p_yes(llama_cpp_server, transport):
+    """The server's logprobs (a short reply: it sorts its whole vocabulary for each token of a
+    reply with logprobs) give decide-first a first-token P(yes), leaning the way it answered."""
     result = remote(
         llama_cpp_server,
+        "funny",
+        SCENE,
+        "--variants",
+        "decide-first",
+        "--max-tokens",
+        "8",
+        timeout="600",
+        concurrency="1",
+    )
+    assert result.exit_code == 0, result.stderr
+    [record] = records_of(result)
+    own = record["variants"]["decide-first"]
+    assert 0.0 < own["p_yes"] < 1.0
+    assert own["answer"] in ("yes", "no")
+    assert (own["p_yes"] >= 0.5) == (own["answer"] == "yes")
+
+
+def test_explicit_prefill_is_recorded_as_not_honored(llama_cpp_server_without_logprobs, transport):
+    """And a server that refuses logprobs (HTTP 500 naming them): the run goes on without P(yes)."""
+    result = remote(
+        llama_cpp_server_without_logprobs,
         "funny",
         SCENE,
         "--force",
@@ -101,6 +125,8 @@ def test_explicit_prefill_is_recorded_as_not_honored(llama_cpp_server, transport
     assert forced["honored"] is False
     assert forced["attempts"] == []
     assert record["verdict"] == "not-honored"
+    assert record["variants"]["decide-first"]["p_yes"] is None
+    assert record["variants"]["decide-first"]["error"] is None
 
 
 def _echoing_server(payload, n):

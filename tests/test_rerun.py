@@ -17,7 +17,7 @@ from probe.inputs.load import load_input
 from probe.records.record import request_messages, requests_of
 from probe.variants.tasks import FUNNY
 from probe.variants.variant import VariantOptions, decide_first, explain_first
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, make_hermetic
 from tests.helpers import file_records, report_json, run_cli
 from tests.scripted_server import Reply, ScriptedServer, last_user_text, prefill_of
 
@@ -35,9 +35,7 @@ def source_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("rerun-source")
     out, cache = folder / "run.jsonl", folder / "cache"
     with pytest.MonkeyPatch.context() as mp:
-        for var in ("PROBE_MODEL", "PROBE_API_BASE", "PROBE_API_KEY", "PROBE_TRANSPORT"):
-            mp.delenv(var, raising=False)
-        mp.setenv("PROBE_CACHE_DIR", str(cache))
+        make_hermetic(mp, cache)
         result = run_cli("funny", SCENE, "--variants", VARIANTS, "--max-tokens", "60", "-o", out)
     assert result.exit_code == 0, result.stderr
     return out, cache

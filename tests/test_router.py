@@ -305,8 +305,8 @@ def test_prefill_is_learned_per_deployment(tmp_path):
 @pytest.fixture(scope="module")
 def two_llama_cpp_servers(tmp_path_factory):
     with (
-        start_llama_cpp_server(tmp_path_factory) as first,
-        start_llama_cpp_server(tmp_path_factory) as second,
+        start_llama_cpp_server(tmp_path_factory, logprobs=False) as first,
+        start_llama_cpp_server(tmp_path_factory, logprobs=False) as second,
     ):
         yield first, second
 

@@ -79,6 +79,11 @@ def model_path(model: str) -> Path:
 # docs/benchmarks.md). libgomp reads the variable once, when llama_cpp loads it: it must be in the
 # environment before the import. A value the user set is kept.
 OMP_WAIT_POLICY = "PASSIVE"
+# One thread: for a 135M model evaluated in 32-token chunks, llama.cpp's threads spend more time
+# waking each other between the graph's many small operations than they save by sharing them.
+# On 2 cores one thread measured 1.8x faster than two in wall time and took 0.6x the CPU, with
+# identical replies (benchmarks/omp_wait.py, docs/benchmarks.md).
+THREADS = 1
 
 
 def _load(model: str) -> Any:
@@ -95,7 +100,7 @@ def _load(model: str) -> Any:
         n_ctx=4096,
         n_batch=_CHUNK,
         n_ubatch=_CHUNK,
-        n_threads=2,
+        n_threads=THREADS,
         seed=0,
         logits_all=False,
         verbose=False,
