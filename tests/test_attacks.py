@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -432,31 +433,52 @@ def test_skipped_files_are_named_and_verbose_names_them_all(tmp_path):
     assert all(f"blob{i}.bin" in " ".join(verbose.stderr.split()) for i in range(7))
 
 
-def test_ctrl_c_says_how_many_records_were_kept_and_how_to_resume(tmp_path):
+@pytest.mark.parametrize("command", ["funny", "rerun"])
+def test_ctrl_c_says_how_many_records_were_kept_and_how_to_resume(tmp_path, command):
     """The scripted server stands for a model that answers the first input at once and then
-    takes long enough for the user to press Ctrl-C."""
+    takes long enough for the user to press Ctrl-C (and answers at once again after it). `probe
+    rerun`, re-sending a run file's requests, says what `probe funny` says; the command it names
+    finishes the run."""
+    pressed = threading.Event()
 
     def then_slow(payload, n):
         reply = steady_model(payload, n)
-        reply.delay_s = 0 if n == 1 else 30
+        reply.delay_s = 0 if n == 1 or pressed.is_set() else 30
         return reply
 
     folder = scenes(tmp_path, 3)
     out = tmp_path / "run.jsonl"
+    what = [folder, "-o", out, "--variants", "decide-first"]
+    if command == "rerun":
+        source = tmp_path / "source.jsonl"
+        with ScriptedServer(steady_model) as server:
+            made = run_cli(
+                "funny", folder, "-o", source, "--variants", "decide-first", *remote(server)
+            )
+        assert made.exit_code == 0, made.stderr
+        what = [source, "-o", out]
     with ScriptedServer(then_slow) as server:
-        args = ["funny", folder, "-o", out, "--variants", "decide-first", "-j", "1"]
-        proc = probe_process(*args, *remote(server))
+        proc = probe_process(command, *what, "-j", "1", *remote(server))
         deadline = time.monotonic() + 120
         while len(server.requests) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
-    said = " ".join(stderr.decode().split())
-    assert proc.returncode == 130, said
-    assert f"interrupted: 1 record(s) kept in {out}" in said
-    assert "--resume" in said and KEY not in said
-    assert f"probe funny {folder} -o {out}" in said
-    assert len(file_records(out)) == 1
+        pressed.set()
+        said = " ".join(stderr.decode().split())
+        assert proc.returncode == 130, said
+        assert f"interrupted: 1 record(s) kept in {out}" in said
+        assert "--resume" in said and KEY not in said
+        assert f"probe {command} {what[0]} -o {out}" in said
+        assert len(file_records(out)) == 1
+        named = said.split("the rest run with: ")[1].removesuffix(" (and --api-key KEY)")
+        assert named.split()[-1] == "--resume" and named.split()[0] == "probe"
+        resumed = run_cli(*named.split()[1:], "--api-key", KEY)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "1 already done" in resumed.stderr
+    assert sorted(r["id"] for r in file_records(out)) == sorted(
+        str(folder / f"s{i}.txt") for i in range(3)
+    )
 
 
 def _in_a_terminal_session(*commands):

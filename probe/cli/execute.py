@@ -1,10 +1,11 @@
 """Running a RunConfig from the command line: the terminal's sinks, and every error turned into
-its exit code with one line on stderr. Shared by `probe funny`/`probe ask` and `probe batch
-collect`."""
+its exit code with one line on stderr. Shared by `probe funny`/`probe ask`, `probe rerun` and
+`probe batch collect`."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
 import typer
@@ -19,13 +20,22 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+Run = Callable[[list[Any], Callable[[str, str], None]], Coroutine[Any, Any, bool]]
+
+
 def execute(
-    config: Any, *, as_jsonl: bool, show_panels: bool, resume_command: str | None = None
+    config: Any,
+    *,
+    as_jsonl: bool,
+    show_panels: bool,
+    resume_command: str | None = None,
+    run: Run | None = None,
 ) -> None:
     """Run a RunConfig with the terminal's sinks (records to stdout when `as_jsonl`, else panels
     when `show_panels`); messages, progress and summary on stderr. Every error becomes its exit
     code. `resume_command`: what continues the run after Ctrl-C (default: this command line
-    with --resume)."""
+    with --resume). `run(sinks, messages)`: what is awaited (default: `probe.runner.arun` on the
+    config; `probe rerun` gives its own); it returns whether any input failed."""
     import asyncio
 
     from rich.console import Console
@@ -41,6 +51,9 @@ def execute(
     )
     from probe.runner import arun
 
+    async def run_config(sinks: list[Any], messages: Callable[[str, str], None]) -> bool:
+        return bool((await arun(config, sinks=sinks, messages=messages)).failed)
+
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     tally = Tally()
     sinks: list[Sink] = [Status(err, progress=not show_panels), tally]
@@ -50,7 +63,7 @@ def execute(
         sinks.append(Panels(Console(highlight=False), note=not config.quiet))
     messages = terminal_messages(err, model_note=not show_panels, quiet=config.quiet)
     try:
-        stats = asyncio.run(arun(config, sinks=sinks, messages=messages))
+        some_failed = asyncio.run((run or run_config)(sinks, messages))
     except KeyboardInterrupt:
         from probe.pipeline.view import safe
 
@@ -72,7 +85,7 @@ def execute(
             f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
         )
         fail(redact(message, config.api_key), EXIT_SOME_FAILED)
-    raise typer.Exit(EXIT_SOME_FAILED if stats.failed else EXIT_OK)
+    raise typer.Exit(EXIT_SOME_FAILED if some_failed else EXIT_OK)
 
 
 def interrupted(tally: Any, output: str | None, resume_command: str | None) -> str:

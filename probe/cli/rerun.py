@@ -16,15 +16,9 @@ from typing import Annotated, Any
 
 import typer
 
-from probe.cli.execute import fail
+from probe.cli.execute import execute, fail
 from probe.cli.options import RUN_OPTIONS, VARIANTS_PANEL, _place_in_help
-from probe.errors import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_SOME_FAILED,
-    ProbeError,
-    UsageError,
-)
+from probe.errors import ProbeError, UsageError
 
 # The run options that say where the requests go and how they are sent, shared with `funny` (in
 # --help in the order RUN_OPTIONS lists them, panel by panel).
@@ -114,39 +108,13 @@ def rerun(run_file: str, task_file: str | None = None, **options: Any) -> None:
             raise UsageError(f"-o {config.output} is the run file being re-sent: name another")
     except ProbeError as exc:
         fail(exc.message, exc.exit_code)
-    from rich.console import Console
 
-    from probe.pipeline.sinks import (
-        OutputClosed,
-        Panels,
-        Sink,
-        Status,
-        StdoutJsonl,
-        terminal_messages,
-    )
+    async def resend(sinks: list[Any], messages: Callable[[str, str], None]) -> bool:
+        stats, problems = await arerun(config, run_file, task_file, sinks=sinks, messages=messages)
+        return bool(stats.failed or problems)
 
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     show_panels = not as_jsonl and not config.output  # on a terminal, as `probe funny` shows them
-    sinks: list[Sink] = [Status(err, progress=not show_panels)]
-    if as_jsonl:
-        sinks.append(StdoutJsonl())
-    elif show_panels:
-        sinks.append(Panels(Console(highlight=False)))
-    say = terminal_messages(err, model_note=not show_panels)
-    try:
-        stats, problems = asyncio.run(
-            arerun(config, run_file, task_file, sinks=sinks, messages=say)
-        )
-    except KeyboardInterrupt:
-        sys.stderr.write("probe: interrupted\n")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except OutputClosed:
-        raise typer.Exit(EXIT_OK) from None
-    except ProbeError as exc:
-        if config.debug:
-            raise
-        fail(exc.message, exc.exit_code)
-    raise typer.Exit(EXIT_SOME_FAILED if stats.failed or problems else EXIT_OK)
+    execute(config, as_jsonl=as_jsonl, show_panels=show_panels, run=resend)
 
 
 async def arerun(
