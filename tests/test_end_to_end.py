@@ -118,7 +118,7 @@ def test_reply_does_not_depend_on_the_calls_before_it():
         ]
         return asyncio.run(
             provider.complete(
-                Request(messages, prefill=prefill, max_tokens=30, temperature=0.0, want_p_yes=True)
+                Request(messages, prefill=prefill, max_tokens=12, temperature=0.0, want_p_yes=True)
             )
         )
 

@@ -114,8 +114,10 @@ def test_explicit_prefill_is_recorded_as_not_honored(llama_cpp_server_without_lo
         "no",
         "--force-via",
         "prefill",
+        "--variants",
+        "decide-first,forced",
         "--max-tokens",
-        "60",
+        "30",
         timeout="600",
         concurrency="1",
     )
