@@ -105,7 +105,6 @@ def headline_omp(doc: Doc) -> list[tuple[str, str, str, str]]:
         if not c:
             continue
         p = c["policies"]
-        load = f"{p['unset']['load_before']['min']:.1f}–{p['unset']['load_before']['max']:.1f}"
         one = p.get("passive, 1 thread")
         rows.append(
             (
@@ -116,26 +115,31 @@ def headline_omp(doc: Doc) -> list[tuple[str, str, str, str]]:
                 + (f"; 1 thread ÷ 2 threads {one['vs_passive']['median']:.2f}" if one else "")
                 + ", paired)",
                 f"fastest: {c['fastest']}",
-                load,
+                _setup_loads(p),
             )
         )
-    cli = doc["conditions"].get("cli_loaded")
-    if cli:
-        p = cli["policies"]
-        load = f"{p['unset']['load_before']['min']:.1f}–{p['unset']['load_before']['max']:.1f}"
-        rows.append(
-            (
-                "`probe funny` on the embedded model under load: wall, probe's default / "
-                "passive / active",
-                " / ".join(
-                    f"{p[x]['wall_s']['median']:.1f}" for x in ("unset", "passive", "active")
+        cli = doc["conditions"].get(f"cli_{condition}")
+        if cli and "passive, 2 threads" in cli["policies"]:
+            p = cli["policies"]
+            two = p["passive, 2 threads"]["vs_unset"]["median"]
+            rows.append(
+                (
+                    f"`probe funny` on the embedded model ({label}): wall, probe's default "
+                    "(passive, 1 thread) / passive at 2 threads / active",
+                    " / ".join(f"{p[x]['wall_s']['median']:.1f}" for x in p)
+                    + f" s (2 threads ÷ probe's default {two:.2f}, paired)",
+                    f"fastest: {cli['fastest'].replace('unset', 'probe default')}",
+                    _setup_loads(p),
                 )
-                + " s",
-                "",
-                load,
             )
-        )
     return rows
+
+
+def _setup_loads(setups: dict[str, Any]) -> str:
+    """The 1-minute load before the rounds of every setup: lowest–highest."""
+    low = min(f["load_before"]["min"] for f in setups.values())
+    high = max(f["load_before"]["max"] for f in setups.values())
+    return f"{low:.1f}–{high:.1f}"
 
 
 def headline_startup(doc: Doc) -> list[tuple[str, str, str, str]]:

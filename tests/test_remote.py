@@ -49,21 +49,18 @@ def remote(base: str, *args: str, retries: str = "1", timeout: str = "5", concur
     )
 
 
+def on_llama_cpp_server(base: str, *args: str):
+    """`probe funny SCENE ARGS` at a llama_cpp.server: one request at a time, a generous timeout."""
+    return remote(base, "funny", SCENE, *args, timeout="600", concurrency="1")
+
+
 def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(
     llama_cpp_server_without_logprobs, transport
 ):
     """llama_cpp.server's chat endpoint closes the trailing assistant turn: probe must notice the
     reply did not continue "No," and fall back to a fabricated prior turn."""
-    result = remote(
-        llama_cpp_server_without_logprobs,
-        "funny",
-        SCENE,
-        "--force",
-        "no",
-        "--max-tokens",
-        "80",
-        timeout="600",
-        concurrency="1",
+    result = on_llama_cpp_server(
+        llama_cpp_server_without_logprobs, "--force", "no", "--max-tokens", "80"
     )
     assert result.exit_code == 0, result.stderr
     [record] = records_of(result)
@@ -85,16 +82,8 @@ def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(
 def test_llama_cpp_servers_logprobs_give_decide_first_a_p_yes(llama_cpp_server, transport):
     """The server's logprobs (a short reply: it sorts its whole vocabulary for each token of a
     reply with logprobs) give decide-first a first-token P(yes), leaning the way it answered."""
-    result = remote(
-        llama_cpp_server,
-        "funny",
-        SCENE,
-        "--variants",
-        "decide-first",
-        "--max-tokens",
-        "8",
-        timeout="600",
-        concurrency="1",
+    result = on_llama_cpp_server(
+        llama_cpp_server, "--variants", "decide-first", "--max-tokens", "8"
     )
     assert result.exit_code == 0, result.stderr
     [record] = records_of(result)
@@ -106,20 +95,10 @@ def test_llama_cpp_servers_logprobs_give_decide_first_a_p_yes(llama_cpp_server, 
 
 def test_explicit_prefill_is_recorded_as_not_honored(llama_cpp_server_without_logprobs, transport):
     """And a server that refuses logprobs (HTTP 500 naming them): the run goes on without P(yes)."""
-    result = remote(
+    result = on_llama_cpp_server(
         llama_cpp_server_without_logprobs,
-        "funny",
-        SCENE,
-        "--force",
-        "no",
-        "--force-via",
-        "prefill",
-        "--variants",
-        "decide-first,forced",
-        "--max-tokens",
-        "30",
-        timeout="600",
-        concurrency="1",
+        *("--force", "no", "--force-via", "prefill"),
+        *("--variants", "decide-first,forced", "--max-tokens", "30"),
     )
     [record] = records_of(result)
     forced = record["variants"]["forced"]
