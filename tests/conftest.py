@@ -87,9 +87,9 @@ def llama_cpp_server_without_logprobs(tmp_path_factory):
 
 @contextlib.contextmanager
 def start_llama_cpp_server(tmp_path_factory, *, logprobs=True):
-    """Start one `python -m llama_cpp.server` on a free port; yields its base URL. One thread:
-    for this 135M model, two threads measured slower per reply and took 1.4x the CPU (the same
-    as for the embedded model: probe/providers/local.py)."""
+    """Start one `python -m llama_cpp.server` on a free port; yields its base URL. One thread,
+    as probe runs the embedded model (probe/providers/local.py): for this 135M model two threads
+    took longer per reply and more CPU."""
     from probe.providers.local import model_path
 
     port = _free_port()

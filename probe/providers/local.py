@@ -81,8 +81,8 @@ def model_path(model: str) -> Path:
 OMP_WAIT_POLICY = "PASSIVE"
 # One thread: for a 135M model evaluated in 32-token chunks, llama.cpp's threads spend more time
 # waking each other between the graph's many small operations than they save by sharing them.
-# On 2 cores one thread measured 1.8x faster than two in wall time and took 0.6x the CPU, with
-# identical replies (benchmarks/omp_wait.py, docs/benchmarks.md).
+# probe's runs measured faster on one thread than on two, on a quiet machine and under load, with
+# identical replies (benchmarks/omp_wait.py; the figures are in docs/benchmarks.md).
 THREADS = 1
 
 
