@@ -60,7 +60,8 @@ def test_llama_cpp_server_ignores_prefill_and_auto_falls_back(
     """llama_cpp.server's chat endpoint closes the trailing assistant turn: probe must notice the
     reply did not continue "No," and fall back to a fabricated prior turn."""
     result = on_llama_cpp_server(
-        llama_cpp_server_without_logprobs, "--force", "no", "--max-tokens", "80"
+        llama_cpp_server_without_logprobs,
+        *("--force", "no", "--variants", "decide-first,forced", "--max-tokens", "80"),
     )
     assert result.exit_code == 0, result.stderr
     [record] = records_of(result)
