@@ -170,7 +170,7 @@ def test_force_via_other_mechanisms(via):
         via,
         "--jsonl",
         "--max-tokens",
-        "60",
+        "40",
     )
     [record] = records_of(result)
     forced = record["variants"]["forced"]
@@ -214,6 +214,8 @@ def test_records_leave_alignment_out_unless_asked():
         "--jsonl",
         "--variants",
         "decide-first,forced",
+        "--max-tokens",
+        "40",
     )
     [record] = records_of(result)
     assert "alignment" not in record["variants"]["forced"]

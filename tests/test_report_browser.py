@@ -396,7 +396,7 @@ def test_a_report_of_the_embedded_model(browser, tmp_path):
     def commands():
         done = run_cli(
             "funny", samples / "dog-wedding.txt", samples / "cat-in-cake-box.txt",
-            "--force", "opposite", "--max-tokens", "60", "--no-cache", "-o", run,
+            "--force", "opposite", "--max-tokens", "40", "--no-cache", "-o", run,
         )  # fmt: skip
         assert done.exit_code == 0, done.stderr
         done = run_cli("report", run, "--html", out, "--input-root", samples)

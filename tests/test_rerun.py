@@ -36,7 +36,7 @@ def source_run(tmp_path_factory):
     out, cache = folder / "run.jsonl", folder / "cache"
     with pytest.MonkeyPatch.context() as mp:
         make_hermetic(mp, cache)
-        result = run_cli("funny", SCENE, "--variants", VARIANTS, "--max-tokens", "60", "-o", out)
+        result = run_cli("funny", SCENE, "--variants", VARIANTS, "--max-tokens", "40", "-o", out)
     assert result.exit_code == 0, result.stderr
     return out, cache
 
@@ -113,7 +113,7 @@ def test_each_entry_keeps_its_request_and_the_record_each_message_once(source_ru
     assert variants["decide-first"]["request"] == {
         "messages": [0, 1],
         "prefill": None,
-        "max_tokens": 60,
+        "max_tokens": 40,
         "temperature": 0.0,
         "seed": 0,
         "want_p_yes": True,
