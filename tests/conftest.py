@@ -76,11 +76,12 @@ def llama_cpp_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def llama_cpp_server_without_logprobs(tmp_path_factory):
-    """The same server started as it is by default for other models (logits_all off): a request
-    that asks for logprobs fails with HTTP 500 ("logprobs is not supported for models created
-    with logits_all=False"); the rest is the same. Keeping every prompt position's logits is most
-    of what the server with logprobs spends per request, so tests that do not read P(yes) use
-    this one."""
+    """The same server started with `--logits_all false` (its default is true): a request that
+    asks for logprobs fails with HTTP 500 ("logprobs is not supported for models created with
+    logits_all=False"), as on a server that gives none; the rest is the same. Keeping every
+    prompt position's logits, and sorting the whole vocabulary for each token of a reply with
+    logprobs, is most of what the server with logprobs spends, so tests that do not read P(yes)
+    use this one."""
     with start_llama_cpp_server(tmp_path_factory, logprobs=False) as base:
         yield base
 

@@ -3,7 +3,8 @@
 Tests taking the `transport` fixture run twice: through the OpenAI SDK directly, as probe calls
 openai/NAME at --api-base, and through LiteLLM, as it calls every other provider.
 `llama_cpp_server` is llama-cpp-python's real OpenAI-compatible server on the embedded GGUF
-(`llama_cpp_server_without_logprobs`: the same, refusing logprobs, as it does by default). The
+(`llama_cpp_server_without_logprobs`: the same started with `--logits_all false`, refusing
+logprobs). The
 scripted servers stand for providers whose behaviour cannot be produced on demand (see
 tests/scripted_server.py): each test says which.
 """

@@ -81,8 +81,8 @@ def model_path(model: str) -> Path:
 OMP_WAIT_POLICY = "PASSIVE"
 # One thread: for a 135M model evaluated in 32-token chunks, llama.cpp's threads spend more time
 # waking each other between the graph's many small operations than they save by sharing them.
-# probe's runs measured faster on one thread than on two, on a quiet machine and under load, with
-# identical replies (benchmarks/omp_wait.py; the figures are in docs/benchmarks.md).
+# probe's runs measured much faster on one thread than on two on a quiet machine, and about the
+# same under load, with identical replies (benchmarks/omp_wait.py; figures: docs/benchmarks.md).
 THREADS = 1
 
 
