@@ -109,22 +109,36 @@ def temp_files(directory, out):
     ]
 
 
+def write_scenes(folder, count):
+    """`count` one-line scenes in `folder` (made here); their paths, the records' ids, in order."""
+    folder.mkdir()
+    ids = []
+    for i in range(count):
+        path = folder / f"scene-{i:03d}.txt"
+        path.write_text(f"Scene {i}: a dog chases its own tail at a wedding.\n")
+        ids.append(str(path))
+    return ids
+
+
+class NothingLost:
+    """Called after each kill: every record seen whole in the run file before is still there."""
+
+    def __init__(self, out):
+        self.out = out
+        self.seen: set[str] = set()  # ids with a whole record in the file after some kill
+
+    def __call__(self):
+        now = {r["id"] for r in complete_records(self.out)}
+        assert self.seen <= now, f"records lost: {sorted(self.seen - now)[:5]}"
+        self.seen.update(now)
+
+
 def test_kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing(tmp_path):
     rng = random.Random(SEED)
     scenes = tmp_path / "scenes"
-    scenes.mkdir()
-    ids = []
-    for i in range(INPUTS):
-        path = scenes / f"scene-{i:03d}.txt"
-        path.write_text(f"Scene {i}: a dog chases its own tail at a wedding.\n")
-        ids.append(str(path))
+    ids = write_scenes(scenes, INPUTS)
     out = tmp_path / "run.jsonl"
-    seen: set[str] = set()  # ids with a whole record in the file after some kill
-
-    def check_nothing_lost():
-        now = {r["id"] for r in complete_records(out)}
-        assert seen <= now, f"records lost: {sorted(seen - now)[:5]}"
-        seen.update(now)
+    check_nothing_lost = NothingLost(out)
 
     with ScriptedServer(delayed) as server:
         killed = 0
@@ -138,7 +152,7 @@ def test_kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing(tmp_p
             killed += kill(proc)
             check_nothing_lost()
         assert killed >= RANDOM_KILLS - 1  # (one may finish the rest before its kill)
-        assert 0 < len(seen) < INPUTS  # the kills landed mid-run
+        assert 0 < len(check_nothing_lost.seen) < INPUTS  # the kills landed mid-run
 
         # during the final rewrite: killed the moment its temporary file appears
         landed = 0

@@ -22,7 +22,14 @@ import time
 
 from probe.records import record as records
 from tests.scripted_server import Reply, ScriptedServer, last_user_text
-from tests.test_crash import complete_records, kill, lines, start, wait_for_lines
+from tests.test_crash import (
+    NothingLost,
+    kill,
+    lines,
+    start,
+    wait_for_lines,
+    write_scenes,
+)
 
 INPUTS = 200
 SEED = 20261208
@@ -63,22 +70,12 @@ def provider(payload, n):
 def test_kill_9_while_a_quarter_of_replies_are_faults_then_resume(tmp_path):
     rng = random.Random(SEED)
     scenes = tmp_path / "scenes"
-    scenes.mkdir()
-    faulty = set()
-    for i in range(INPUTS):
-        path = scenes / f"scene-{i:03d}.txt"
-        path.write_text(f"Scene {i}: a dog chases its own tail at a wedding.\n")
-        if fault_of(i):
-            faulty.add(str(path))
+    ids = write_scenes(scenes, INPUTS)
+    faulty = {ids[i] for i in range(INPUTS) if fault_of(i)}
     assert 30 <= len(faulty) <= 70  # about a quarter
     assert {fault_of(i) for i in range(INPUTS)} == {None, *FAULTS}
     out = tmp_path / "run.jsonl"
-    seen: set[str] = set()  # ids with a whole record in the file after some kill
-
-    def check_nothing_lost():
-        now = {r["id"] for r in complete_records(out)}
-        assert seen <= now, f"records lost: {sorted(seen - now)[:5]}"
-        seen.update(now)
+    check_nothing_lost = NothingLost(out)
 
     with ScriptedServer(provider) as server:
         killed = 0
@@ -90,7 +87,7 @@ def test_kill_9_while_a_quarter_of_replies_are_faults_then_resume(tmp_path):
             killed += kill(proc)
             check_nothing_lost()
         assert killed >= KILLS - 1  # (one may finish before its kill)
-        assert 0 < len(seen) < INPUTS  # the kills landed mid-run
+        assert 0 < len(check_nothing_lost.seen) < INPUTS  # the kills landed mid-run
 
         final = start(scenes, out, server.base_url, OPTIONS, KEY)
         _, stderr = final.communicate(timeout=120)
@@ -99,8 +96,7 @@ def test_kill_9_while_a_quarter_of_replies_are_faults_then_resume(tmp_path):
     data = out.read_bytes()
     assert data.endswith(b"\n")  # no torn line
     recs = [json.loads(line) for line in data.decode("utf-8").splitlines()]
-    ids = sorted(r["id"] for r in recs)
-    assert ids == sorted(str(scenes / f"scene-{i:03d}.txt") for i in range(INPUTS))  # one each
+    assert sorted(r["id"] for r in recs) == ids  # one record each
     failed = {r["id"] for r in recs if not records.succeeded(r)}
     assert failed == faulty  # the faulty ones as error records, every other one a success
     for r in recs:
