@@ -12,13 +12,16 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from probe.cli.execute import execute, fail
 from probe.cli.options import RUN_OPTIONS, VARIANTS_PANEL, _place_in_help
 from probe.errors import ProbeError, UsageError
+
+if TYPE_CHECKING:
+    from probe.runner import OpenRun
 
 # The run options that say where the requests go and how they are sent, shared with `funny` (in
 # --help in the order RUN_OPTIONS lists them, panel by panel).
@@ -143,14 +146,7 @@ async def arerun(
     opts = config.probe_options(config.resolved_task())
     config.check_credentials(opts)
     async with open_run(config, opts, say, sinks, total=len(sources)) as opened:
-        stats = await _resend(
-            sources,
-            opened.pipeline.provider,
-            (run_file, task_file),
-            opened.sinks,
-            opened.done,
-            config.concurrency,
-        )
+        stats = await _resend(sources, (run_file, task_file), opened, config.concurrency)
         stats.calls = opened.pipeline.calls
         opened.stats = stats
     return stats, problems
@@ -158,17 +154,17 @@ async def arerun(
 
 async def _resend(
     sources: list[dict[str, Any]],
-    provider: Any,
     files: tuple[str, str | None],  # the run file, and the task file (--task)
-    sinks: list[Any],
-    done: frozenset[str],
+    opened: OpenRun,
     workers: int,
 ) -> Any:
-    """Each source record re-sent, a few at a time (the calls are bounded by the provider's
-    limits), its record handed to every sink as soon as it is complete."""
+    """Each source record re-sent to the opened run's model, a few at a time (the calls are
+    bounded by the provider's limits), its record handed to the run's sinks as soon as it is
+    complete."""
     from probe.pipeline.pool import RunStats
     from probe.pipeline.replay import replay_record, rerun_key
 
+    provider = opened.pipeline.provider
     stats = RunStats(total=len(sources))
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for source in sources:
@@ -177,15 +173,13 @@ async def _resend(
     async def worker() -> None:
         while not queue.empty():
             source = queue.get_nowait()
-            if rerun_key(source, provider.model) in done:
+            if rerun_key(source, provider.model) in opened.done:
                 stats.resumed += 1
                 continue
             record = await replay_record(source, provider, run_path=files[0], task_file=files[1])
-            for sink in sinks:
-                sink.write(record)
+            opened.write(dict(record))
             stats.add(dict(record))
-            for sink in sinks:
-                sink.update(stats)
+            opened.update(stats)
 
     await asyncio.gather(*(worker() for _ in range(max(1, workers))))
     return stats
