@@ -437,17 +437,19 @@ def compute_report(
     records = list(records)
     items, names = to_items(records)
     report = {"schema": REPORT_SCHEMA, "n_records": len(records), **_section(items, names)}
-    by_task: dict[str, Any] = {}
-    if group_by_task:
-        for task in sorted({item.task for item in items}):
-            by_task[task] = _section([item for item in items if item.task == task], names)
-    report["by_task"] = by_task
+    report["by_task"] = _by_task(items, names) if group_by_task else {}
     models = sorted({item.model for item in items})
     if len(models) > 1:
         report["by_model"], report["between_models"] = _by_model(records, items, names, models)
     report["reader_agreement"] = reader_agreement(records)
     report["definitions"] = all_definitions()
     return report
+
+
+def _by_task(items: list[Item], names: list[str]) -> dict[str, Any]:
+    """The same section for each task's items, by task name."""
+    tasks = sorted({item.task for item in items})
+    return {task: _section([item for item in items if item.task == task], names) for task in tasks}
 
 
 def _by_model(
@@ -460,11 +462,9 @@ def _by_model(
     for model in models:
         mine = [item for item in items if item.model == model]
         section = _section(mine, names)
-        tasks = sorted({item.task for item in mine})
-        if len(tasks) > 1:
-            section["by_task"] = {
-                task: _section([i for i in mine if i.task == task], names) for task in tasks
-            }
+        parts = _by_task(mine, names)
+        if len(parts) > 1:
+            section["by_task"] = parts
         sections[model] = section
     between = pairs.between(
         [(model, [r for r in records if str(r.get("model") or "") == model]) for model in models],
