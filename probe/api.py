@@ -184,9 +184,8 @@ def report(
     else:
         files = [given] if isinstance(given, str | os.PathLike) else cast(Sequence[str], given)
         records = read_records(files, strict=False)
-        labels.apply_beside(
-            files, cast(list[dict[str, Any]], records)
-        )  # probe review's labels, as `probe report` applies
+        # probe review's labels, as `probe report` applies them
+        labels.apply_beside(files, cast(list[dict[str, Any]], records))
     return compute_report(cast(Iterable[dict[str, Any]], records))
 
 
